@@ -1,0 +1,52 @@
+package runner
+
+import (
+	"context"
+
+	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/metrics"
+	"github.com/gameday/gameday/platform/local"
+	"github.com/gameday/gameday/sut"
+)
+
+// Local deploys the shop as child processes on 127.0.0.1 (platform/local).
+type Local struct {
+	// Command is the argv prefix that runs the shop (for example the
+	// gameday binary and "sut"); empty: platform/local's default.
+	Command []string
+}
+
+var _ Platform = Local{}
+
+// Deploy starts every instance of the variant and waits until all are ready.
+func (l Local) Deploy(ctx context.Context, d DeploySpec) (Deployment, error) {
+	var services []local.Service
+	for _, s := range sut.Services() {
+		services = append(services, local.Service{Name: s, Replicas: d.Variant.Replicas(s)})
+	}
+	var edges []faults.Edge
+	for _, e := range sut.Edges() {
+		edges = append(edges, faults.Edge{From: e.From, To: e.To})
+	}
+	dep, err := local.Start(ctx, local.Config{
+		Command: l.Command, Services: services, Edges: edges, Gateway: "gateway",
+		Policy: d.PolicyFile, Variant: d.Variant.Name, RunDir: d.RunDir,
+		Journal: d.Journal, RunID: d.RunID, Seed: d.Seed,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return localDeployment{dep}, nil
+}
+
+// localDeployment adapts the local deployment's targets to the metrics
+// package's type.
+type localDeployment struct{ *local.Deployment }
+
+func (d localDeployment) Targets() []metrics.Target {
+	var out []metrics.Target
+	for _, t := range d.Deployment.Targets() {
+		out = append(out, metrics.Target{Job: t.Job, Instance: t.Instance, URL: t.URL, Labels: t.Labels})
+	}
+	return out
+}

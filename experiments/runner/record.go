@@ -1,0 +1,304 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/loadgen"
+	"github.com/gameday/gameday/metrics"
+	"github.com/gameday/gameday/reports"
+)
+
+// finish completes the run record, writes it and its reports, prints the
+// verdict table and returns the outcome.
+func (r *run) finish() (*Outcome, error) {
+	rec := r.record
+	start := r.loadStart()
+	if start.IsZero() {
+		start = r.began
+	}
+	rec.Start = start
+	rec.End = r.o.Now()
+	rec.DurationSeconds = rec.End.Sub(start).Seconds()
+
+	names := phaseNames(r.plan)
+	for i, ph := range r.plan.Phases {
+		rec.Phases = append(rec.Phases, reports.Phase{Name: names[i], Start: ph.Start.D().Seconds(), End: ph.End.D().Seconds()})
+	}
+	r.recordFaults()
+	if err := r.recordLoad(); err != nil {
+		r.fail(errext.Platform, "record: %v", err)
+	}
+
+	rec.Verdict, rec.Reason = r.verdict()
+	if err := rec.Save(filepath.Join(r.dir, "run.json")); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	if err := reports.WriteAll(r.dir, rec); err != nil {
+		return nil, fmt.Errorf("run: write reports: %w", err)
+	}
+	r.printVerdict(r.o.Out)
+	return &Outcome{Run: rec, Dir: r.dir, Code: r.code}, nil
+}
+
+func (r *run) verdict() (reports.Verdict, string) {
+	reason := strings.Join(r.reasons, "; ")
+	switch {
+	case r.code == errext.Interrupted:
+		return reports.VerdictInterrupted, reason
+	case r.code == errext.Platform || r.code == errext.Invalid:
+		return reports.VerdictError, reason
+	case r.record.Abort != nil:
+		return reports.VerdictAborted, reason
+	case r.code == errext.Failed:
+		return reports.VerdictFail, reason
+	}
+	// The renderers word a pass themselves (how many checks held).
+	return reports.VerdictPass, ""
+}
+
+// recordFaults files every planned occurrence with its actual times.
+func (r *run) recordFaults() {
+	if r.start.IsZero() {
+		return
+	}
+	spec := r.exp.Spec
+	for _, o := range r.plan.Faults {
+		f := spec.Faults[o.Index]
+		name := f.Name
+		if o.Of > 1 {
+			name = fmt.Sprintf("%s #%d", f.Name, o.N)
+		}
+		rf := reports.Fault{
+			Name: name, Type: f.Type, Target: describeTarget(f.Target.Service, f.Target.From, f.Target.Instances, f.Target.Groups),
+			Params: f.Params, PlannedInject: o.Start.D().Seconds(), PlannedRevert: o.End.D().Seconds(),
+		}
+		for _, e := range r.events {
+			if e.Fault != f.Name || e.Occurrence != o.N-1 || e.Actual.IsZero() {
+				continue
+			}
+			at := e.Actual.Sub(r.start)
+			switch e.Action {
+			case faults.Inject:
+				if e.Error == "" {
+					rf.InjectedAt = reports.Sec(at)
+				}
+			case faults.Revert:
+				rf.RevertedAt = reports.Sec(at)
+			}
+			if e.Error != "" {
+				rf.Error = e.Error
+			}
+		}
+		r.record.Faults = append(r.record.Faults, rf)
+	}
+}
+
+func describeTarget(service, from, instances string, groups [][]string) string {
+	switch {
+	case len(groups) > 0:
+		var parts []string
+		for _, g := range groups {
+			parts = append(parts, strings.Join(g, ","))
+		}
+		return strings.Join(parts, " | ")
+	case from != "":
+		return from + " → " + service
+	case instances != "":
+		return fmt.Sprintf("%s (%s)", service, instances)
+	}
+	return service
+}
+
+// recordLoad files the per-interval statistics and the per-phase histograms.
+func (r *run) recordLoad() error {
+	res := r.result
+	if res == nil {
+		return nil
+	}
+	ms := func(d interface{ Nanoseconds() int64 }) float64 { return float64(d.Nanoseconds()) / 1e6 }
+	for _, name := range res.Names {
+		series := reports.RequestSeries{Name: name}
+		for _, iv := range res.Intervals {
+			s, ok := iv.ByName[name]
+			if !ok {
+				continue
+			}
+			series.Intervals = append(series.Intervals, reports.Interval{
+				At: iv.Start.Sub(r.start).Seconds(), Count: s.Count, Errors: nonZero(s.Errors),
+				P50: ms(s.Corrected.P50), P90: ms(s.Corrected.P90), P99: ms(s.Corrected.P99),
+				P999: ms(s.Corrected.P999), Max: ms(s.Corrected.Max),
+			})
+		}
+		r.record.Requests = append(r.record.Requests, series)
+	}
+	if r.phases == nil {
+		return nil
+	}
+	r.phases.mu.Lock()
+	defer r.phases.mu.Unlock()
+	for _, ph := range r.phases.phases {
+		names := make([]string, 0, len(ph.byName))
+		for n := range ph.byName {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			h := ph.byName[n]
+			enc, err := reports.NewHistogram(ph.name, n, "ns", h.corrected, h.uncorrected)
+			if err != nil {
+				return err
+			}
+			r.record.Histograms = append(r.record.Histograms, enc)
+		}
+	}
+	return nil
+}
+
+func nonZero(m map[string]int64) map[string]int64 {
+	var out map[string]int64
+	for k, v := range m {
+		if v == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string]int64{}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// printVerdict writes the verdict table a person reads at the end of a run.
+func (r *run) printVerdict(w io.Writer) {
+	rec := r.record
+	reason := rec.Reason
+	if rec.Verdict == reports.VerdictPass {
+		reason = fmt.Sprintf("every check held (%d)", len(rec.Checks)+len(rec.Recovery)+boolInt(rec.Integrity != nil))
+	}
+	fmt.Fprintf(w, "\n%s  %s\n", strings.ToUpper(string(rec.Verdict)), reason)
+	if res := r.result; res != nil && res.Total != nil {
+		p := loadgen.Summarize(res.Total.Corrected)
+		fmt.Fprintf(w, "load: %d requests, %.1f req/s, %d errors, p50 %.2fms p99 %.2fms max %.2fms (corrected)\n",
+			res.Total.Count, res.Total.Rate, res.Total.ErrorCount(),
+			float64(p.P50.Microseconds())/1e3, float64(p.P99.Microseconds())/1e3, float64(p.Max.Microseconds())/1e3)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(rec.Checks)+len(rec.Recovery) > 0 || rec.Integrity != nil {
+		fmt.Fprintln(tw, "\tCHECK\tWINDOW\tOBSERVED\tEXPECTED")
+	}
+	for _, c := range rec.Checks {
+		status := "PASS"
+		switch {
+		case c.Skipped:
+			status = "SKIP"
+		case !c.Pass:
+			status = "FAIL"
+		}
+		obs := "no data"
+		if c.Observed != nil {
+			obs = fmt.Sprintf("%.4g", *c.Observed)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", status, c.Name, c.Window, obs, c.Bound)
+	}
+	for _, rc := range rec.Recovery {
+		status, obs := "FAIL", "not recovered"
+		if rc.Pass {
+			status = "PASS"
+		}
+		if rc.Seconds != nil {
+			obs = fmt.Sprintf("%.1fs", *rc.Seconds)
+		}
+		fmt.Fprintf(tw, "%s\t%s\tafter %s\t%s\t%s\n", status, rc.SLI, rc.Fault, obs, rc.Bound)
+	}
+	if in := rec.Integrity; in != nil {
+		status := "PASS"
+		if !in.OK {
+			status = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\tintegrity\tafter the run\t%d acknowledged, %d problems\tnone lost or charged twice\n", status, in.Counts["acknowledged"], len(in.Problems))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "report: %s\n", filepath.Join(r.dir, "report.html"))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Queries of the shop summary (docs/metrics.md): attempts over logical calls
+// on every call edge, and the number of breakers open at each step.
+const (
+	retryAmplificationQuery = `sum(increase(shop_client_attempts_total[%s])) / sum(increase(shop_client_calls_total[%s]))`
+	breakersOpenQuery       = `count(shop_circuit_breaker_state == 2)`
+)
+
+// recordShop summarises the shop's metrics for comparisons of variants:
+// retry amplification during each fault and the time breakers spent open.
+// It needs the store, so it runs before the store closes; a query that fails
+// leaves its figure out and is logged.
+func (r *run) recordShop(ctx context.Context, q metrics.Querier) {
+	if r.loadStart().IsZero() || r.dep == nil {
+		return
+	}
+	step := r.exp.Spec.ScrapeInterval.D()
+	if step <= 0 {
+		step = time.Second
+	}
+	start, end := r.loadStart(), r.loadStart().Add(r.plan.Total.D())
+	if now := r.o.Now(); now.Before(end) {
+		end = now // an aborted or interrupted run
+	}
+	shop := &reports.Shop{}
+	var open []model.SamplePair
+	m, err := q.Range(ctx, breakersOpenQuery, start, end, step)
+	if err != nil {
+		r.o.Logger.Warn("shop summary: breakers", "err", err)
+	}
+	for _, s := range m {
+		open = append(open, s.Values...)
+	}
+	for _, p := range open {
+		shop.BreakerOpenSeconds += float64(p.Value) * step.Seconds()
+	}
+	for _, o := range r.plan.Faults {
+		name := r.exp.Spec.Faults[o.Index].Name
+		if o.Of > 1 {
+			name = fmt.Sprintf("%s #%d", name, o.N)
+		}
+		fs, fe := r.actualWindow(o)
+		sf := reports.ShopFault{Fault: name}
+		for _, p := range open {
+			if t := p.Timestamp.Time(); !t.Before(fs) && t.Before(fe) {
+				sf.BreakerOpenSeconds += float64(p.Value) * step.Seconds()
+			}
+		}
+		if fe.Before(end.Add(time.Second)) && fe.Sub(fs) >= step {
+			rng := model.Duration(fe.Sub(fs).Round(time.Second)).String()
+			v, err := q.Instant(ctx, fmt.Sprintf(retryAmplificationQuery, rng, rng), fe)
+			if err != nil {
+				r.o.Logger.Warn("shop summary: retry amplification", "fault", name, "err", err)
+			} else if vec, ok := v.(model.Vector); ok && len(vec) == 1 {
+				if x := float64(vec[0].Value); !math.IsNaN(x) && !math.IsInf(x, 0) {
+					sf.RetryAmplification = &x
+				}
+			}
+		}
+		shop.Faults = append(shop.Faults, sf)
+	}
+	r.record.Shop = shop
+}

@@ -1,0 +1,103 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gameday/gameday/faults/proxy"
+)
+
+// linkBed is a real LinkRuntime: an HTTP server per service, and a real
+// fault proxy per edge in front of it.
+type linkBed struct {
+	edges   []Edge
+	proxies map[Edge]*proxy.Proxy
+}
+
+func (b *linkBed) Name() string  { return "test" }
+func (b *linkBed) Edges() []Edge { return b.edges }
+func (b *linkBed) Links(to, from string) ([]Link, error) {
+	var out []Link
+	for _, e := range b.edges {
+		if e.To == to && (from == "" || e.From == from) {
+			out = append(out, b.proxies[e])
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no edge into %s from %q", to, from)
+	}
+	return out, nil
+}
+
+func (b *linkBed) url(from, to string) string {
+	return "http://" + b.proxies[Edge{From: from, To: to}].Addr()
+}
+
+// newLinkBed wires client→gateway, gateway→orders, orders→payment.
+func newLinkBed(t *testing.T) *linkBed {
+	t.Helper()
+	b := &linkBed{proxies: map[Edge]*proxy.Proxy{}}
+	body := strings.Repeat("x", 64<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			io.WriteString(w, body)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	for _, e := range []Edge{{ClientCaller, "gateway"}, {"gateway", "orders"}, {"orders", "payment"}} {
+		p, err := proxy.Listen(context.Background(), "127.0.0.1:0", srv.Listener.Addr().String(), proxy.WithName(e.From+"->"+e.To))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		b.edges = append(b.edges, e)
+		b.proxies[e] = p
+	}
+	return b
+}
+
+func fetch(c *http.Client, url string) (time.Duration, error) {
+	start := time.Now()
+	resp, err := c.Get(url)
+	if err != nil {
+		return time.Since(start), err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return time.Since(start), err
+}
+
+func median(t *testing.T, c *http.Client, url string, n int) time.Duration {
+	t.Helper()
+	ds := make([]time.Duration, n)
+	for i := range ds {
+		d, err := fetch(c, url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		ds[i] = d
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[n/2]
+}
+
+func mustNew(t *testing.T, spec Spec, rt Runtime) Fault {
+	t.Helper()
+	f, err := New(spec, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

@@ -1,0 +1,68 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+func init() {
+	register(TypeInfo{
+		Name:     "pause",
+		Summary:  "Freeze instances of a service (SIGSTOP) for the fault's duration, then thaw them (SIGCONT): the process holds its sockets but answers nothing.",
+		Class:    ClassProcess,
+		Params:   []Param{},
+		Runtimes: []string{"local", "docker"},
+	}, newPause)
+}
+
+type pause struct {
+	processFault
+}
+
+func newPause(spec Spec, rt Runtime) (Fault, error) {
+	pr, err := processRuntime(spec, rt)
+	if err != nil {
+		return nil, err
+	}
+	return &pause{processFault: processFault{spec: spec, rt: pr}}, nil
+}
+
+func (p *pause) Prepare(context.Context) ([]Undo, error) {
+	sel, err := p.choose()
+	if err != nil {
+		return nil, err
+	}
+	var u []Undo
+	for _, in := range sel {
+		ref := in.Ref()
+		u = append(u, Undo{Kind: UndoResume, Proc: &ref, Detail: fmt.Sprintf("pause of %s", in.ID)})
+	}
+	return u, nil
+}
+
+func (p *pause) Inject(ctx context.Context) error {
+	sel, err := p.choose()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, in := range sel {
+		if err := p.rt.Pause(ctx, in); err != nil {
+			errs = append(errs, fmt.Errorf("pause %s: %w", in.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Revert resumes every chosen instance; resuming a running or vanished
+// instance is not an error, so Revert is idempotent.
+func (p *pause) Revert(ctx context.Context) error {
+	var errs []error
+	for _, in := range p.Targets() {
+		if err := p.rt.Resume(ctx, in); err != nil {
+			errs = append(errs, fmt.Errorf("resume %s: %w", in.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}

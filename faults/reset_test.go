@@ -1,0 +1,31 @@
+package faults
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestResetFailsCallsFastAndRevertRestoresThem(t *testing.T) {
+	b := newLinkBed(t)
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	url := b.url("gateway", "orders")
+	f := mustNew(t, Spec{Name: "rst", Type: "reset", Target: Target{Service: "orders", From: "gateway"}}, b)
+	if err := f.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	took, err := fetch(c, url)
+	if err == nil || took > 200*time.Millisecond {
+		t.Errorf("call through a 100%% reset edge: err %v after %v, want a fast failure", err, took)
+	}
+	if _, err := fetch(c, b.url("orders", "payment")); err != nil {
+		t.Errorf("orders→payment hit by a reset on gateway→orders: %v", err)
+	}
+	if err := f.Revert(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fetch(c, url); err != nil {
+		t.Fatalf("after revert: %v", err)
+	}
+}

@@ -1,0 +1,104 @@
+package faults
+
+import (
+	"context"
+	"time"
+
+	"github.com/gameday/gameday/faults/proxy"
+)
+
+// Instance is one process of a service that the runtime itself started. PID
+// and StartTime (clock ticks since boot, field 22 of /proc/PID/stat) identify
+// the process beyond PID reuse; RunID is the GAMEDAY_RUN_ID in its
+// environment. Together they prove ownership before any signal is sent.
+type Instance struct {
+	Service   string `json:"service"`
+	Index     int    `json:"index"`
+	ID        string `json:"id"`
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"startTime"`
+	RunID     string `json:"runId"`
+}
+
+// InstanceLister lists the running instances of a service, in index order.
+// An instance that is down (killed, not yet restarted) is left out.
+type InstanceLister interface {
+	Instances(service string) ([]Instance, error)
+}
+
+// RestartMode says what the runtime does after a kill fault.
+type RestartMode string
+
+// Restart modes of the kill fault.
+const (
+	RestartAfterDelay RestartMode = "delay" // restart after Delay, with backoff on repeated kills (like a kubelet)
+	RestartAtRevert   RestartMode = "end"   // stay dead until the fault is reverted, then restart
+	RestartNever      RestartMode = "never" // stay dead for the rest of the run
+)
+
+// RestartPolicy is the restart behaviour a kill fault asks for.
+type RestartPolicy struct {
+	Mode  RestartMode
+	Delay time.Duration
+}
+
+// ProcessRuntime is a runtime whose instances can be killed and paused.
+type ProcessRuntime interface {
+	Runtime
+	InstanceLister
+	// Kill ends the instance at once (SIGKILL) and applies the restart policy.
+	Kill(ctx context.Context, inst Instance, restart RestartPolicy) error
+	// Restart brings back an instance left dead by RestartAtRevert; it is a
+	// no-op if the instance is running again.
+	Restart(ctx context.Context, inst Instance) error
+	// Pause freezes the instance (SIGSTOP); Resume thaws it (SIGCONT). Both
+	// are idempotent.
+	Pause(ctx context.Context, inst Instance) error
+	Resume(ctx context.Context, inst Instance) error
+}
+
+// Link is one call edge's fault proxy (a *proxy.Proxy satisfies it).
+type Link interface {
+	Add(t proxy.Toxic) (id string, err error)
+	Remove(id string) error
+}
+
+// Edge is a call edge between two services. From is ClientCaller for the
+// load generator's traffic into the gateway.
+type Edge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// ClientCaller names the load generator as the caller of an edge.
+const ClientCaller = "client"
+
+// LinkRuntime is a runtime whose call edges pass through fault proxies.
+type LinkRuntime interface {
+	Runtime
+	// Edges lists every call edge, including client → gateway.
+	Edges() []Edge
+	// Links returns the proxies of the edges into service to (one per
+	// callee instance and edge); from narrows to one caller, "" means all.
+	Links(to, from string) ([]Link, error)
+}
+
+// HTTPFault is a fault inside a service's HTTP handling, set through the
+// shop's admin fault API.
+type HTTPFault struct {
+	Operation string        `json:"operation,omitempty"` // an inbound operation of the service, such as "charge"
+	Edge      string        `json:"edge,omitempty"`      // or an outgoing call, named by its callee
+	Status    int           `json:"status,omitempty"`    // abort with this status (http-abort)
+	Delay     time.Duration `json:"delay,omitempty"`     // add this delay (http-delay)
+	Jitter    time.Duration `json:"jitter,omitempty"`    // ± uniform jitter around Delay
+	Percent   float64       `json:"percent"`             // fraction of requests hit, 0–1
+}
+
+// HTTPRuntime is a runtime whose instances accept HTTP faults on their
+// admin API (guarded by the run's admin token).
+type HTTPRuntime interface {
+	Runtime
+	InstanceLister
+	SetHTTPFault(ctx context.Context, inst Instance, f HTTPFault) (id string, err error)
+	ClearHTTPFault(ctx context.Context, inst Instance, id string) error
+}

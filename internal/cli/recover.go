@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/internal/errext"
+)
+
+// newRecoverCommand reverts what crashed runs left behind, from the journal.
+func newRecoverCommand(gs *GlobalState) *cobra.Command {
+	return &cobra.Command{
+		Use:   "recover",
+		Short: "Revert whatever a crashed run left behind, from the fault journal",
+		Long: `Reads the fault journal in the state directory ($GAMEDAY_STATE_DIR, else
+$XDG_STATE_HOME/gameday, else ~/.local/state/gameday) and, for every run whose
+harness is no longer running, resumes paused processes, ends orphaned shop
+processes and clears the records. A process is only signalled after checking
+that it is the one the run started (pid, start time and run id); records of a
+run that is still going are left alone. Safe to run at any time.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := gs.StateDir()
+			j, err := faults.OpenJournal(dir)
+			if err != nil {
+				return errext.WithExitCode(err, errext.Platform)
+			}
+			rec, err := faults.Recover(cmd.Context(), j)
+			w := gs.Stdout
+			if len(rec.Found) == 0 && len(rec.Left) == 0 && err == nil {
+				fmt.Fprintf(w, "nothing to recover in %s\n", dir)
+				return nil
+			}
+			fmt.Fprintf(w, "journal %s\n", dir)
+			for _, s := range rec.Found {
+				fmt.Fprintf(w, "found   %s\n", s)
+			}
+			for _, s := range rec.Done {
+				fmt.Fprintf(w, "did     %s\n", s)
+			}
+			for _, s := range rec.Left {
+				fmt.Fprintf(w, "left    %s\n", s)
+			}
+			if err != nil {
+				return errext.WithExitCode(fmt.Errorf("recover: %w", err), errext.Platform)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gameday/gameday/faults"
+)
+
+func TestRecoverWithNothingToDo(t *testing.T) {
+	s := newSUTState(t, "")
+	if code := Execute(s.gs, []string{"recover"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, s.errOut)
+	}
+	if !strings.Contains(s.out.String(), "nothing to recover in "+s.state) {
+		t.Fatalf("output: %q", s.out)
+	}
+}
+
+func TestRecoverEndsTheOrphansOfACrashedRun(t *testing.T) {
+	s := newSUTState(t, "")
+	j, err := faults.OpenJournal(s.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A run whose harness is gone (its start time does not match).
+	b, _ := json.Marshal(faults.RunRecord{RunID: "crashed", PID: os.Getpid(), StartTime: 1, Started: time.Now()})
+	if err := os.WriteFile(filepath.Join(s.state, "runs", "crashed.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Its orphan: a real process carrying the run id, stopped by a pause.
+	cmd := exec.Command("sleep", "60")
+	cmd.Env = append(os.Environ(), faults.RunIDEnv+"=crashed")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGSTOP)
+	st, _ := faults.ProcStartTime(cmd.Process.Pid)
+	ref := faults.ProcRef{PID: cmd.Process.Pid, StartTime: st, RunID: "crashed"}
+	if err := j.WriteChild(faults.ChildRecord{ProcRef: ref, Service: "payment", ID: "payment-0", Pgid: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.WriteIntent(faults.Intent{ID: "crashed-freeze-0", RunID: "crashed", Fault: "freeze", Type: "pause", Created: time.Now(),
+		Undo: []faults.Undo{{Kind: faults.UndoResume, Proc: &ref, Detail: "pause of payment-0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if code := Execute(s.gs, []string{"recover"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, s.errOut)
+	}
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("orphan still running after recover")
+	}
+	out := s.out.String()
+	for _, want := range []string{"found   fault freeze (pause) of run crashed", "did     resumed pid", "did     ended orphaned payment-0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	s2 := newSUTState(t, "")
+	s2.gs.Env["GAMEDAY_STATE_DIR"] = s.state
+	if code := Execute(s2.gs, []string{"recover"}); code != 0 || !strings.Contains(s2.out.String(), "nothing to recover") {
+		t.Fatalf("second recover: %d %s", code, s2.out)
+	}
+}

@@ -1,0 +1,377 @@
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Error classes. A response with a status is classed by its status (2xx and
+// 3xx are not errors); a request that got no status is classed by what broke.
+const (
+	ClassTimeout   = "timeout"   // no complete answer within the timeout
+	ClassRefused   = "refused"   // connection refused
+	ClassReset     = "reset"     // connection reset or closed by the peer mid-request
+	ClassTransport = "transport" // any other transport or protocol error
+	Class4xx       = "4xx"
+	Class5xx       = "5xx"
+	ClassCanceled  = "canceled" // cut short because the run was interrupted
+)
+
+const (
+	cOK = iota
+	cTimeout
+	cRefused
+	cReset
+	cTransport
+	c4xx
+	c5xx
+	cCanceled
+	numClasses
+)
+
+var classNames = [numClasses]string{"", ClassTimeout, ClassRefused, ClassReset, ClassTransport, Class4xx, Class5xx, ClassCanceled}
+
+// ClassifyError names the class of a transport error.
+func ClassifyError(err error) string { return classNames[classifyErr(err)] }
+
+func classifyErr(err error) int {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return cOK
+	case errors.Is(err, context.Canceled):
+		return cCanceled
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		return cTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return cRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return cReset
+	default:
+		return cTransport
+	}
+}
+
+func classifyStatus(code int) int {
+	switch {
+	case code >= 500:
+		return c5xx
+	case code >= 400:
+		return c4xx
+	default:
+		return cOK
+	}
+}
+
+// StatusClass names the error class of an HTTP status ("" when not an error).
+func StatusClass(code int) string { return classNames[classifyStatus(code)] }
+
+// rawConn is one HTTP/1.1 keep-alive connection owned by one worker: the
+// request bytes are written as they are and the answer is parsed in place
+// from a reused buffer, so a request allocates nothing.
+type rawConn struct {
+	addr   string
+	dialer *net.Dialer
+	reg    *connRegistry
+	c      net.Conn
+	io     io.ReadWriter // c's socket through raw system calls (Linux), else c
+	br     *bufio.Reader
+	used   bool // has answered at least one request
+}
+
+var errProto = errors.New("malformed HTTP response")
+
+// roundTrip sends req and reads the whole answer. deadline bounds it.
+func (rc *rawConn) roundTrip(ctx context.Context, req []byte, isHead, idempotent bool, deadline time.Time) (int, error) {
+	for attempt := 0; ; attempt++ {
+		reused := rc.c != nil && rc.used
+		status, got, err := rc.once(ctx, req, isHead, deadline)
+		if err == nil {
+			return status, nil
+		}
+		rc.close()
+		// A keep-alive connection the server closed while idle fails before
+		// any byte of the answer: send once more on a fresh one.
+		if attempt == 0 && reused && !got && idempotent && classifyErr(err) == cReset && ctx.Err() == nil {
+			continue
+		}
+		return 0, err
+	}
+}
+
+func (rc *rawConn) once(ctx context.Context, req []byte, isHead bool, deadline time.Time) (status int, got bool, err error) {
+	if rc.c == nil {
+		dctx, cancel := context.WithDeadline(ctx, deadline)
+		c, err := rc.dialer.DialContext(dctx, "tcp", rc.addr)
+		cancel()
+		if err != nil {
+			return 0, false, err
+		}
+		fio, err := newFdIO(c)
+		if err != nil {
+			_ = c.Close()
+			return 0, false, err
+		}
+		rc.c, rc.io = c, fio
+		rc.used = false
+		if rc.br == nil {
+			rc.br = bufio.NewReaderSize(fio, readBufSize)
+		} else {
+			rc.br.Reset(fio)
+		}
+		rc.reg.add(c)
+	}
+	if err := rc.c.SetDeadline(deadline); err != nil {
+		return 0, false, err
+	}
+	if err := ctx.Err(); err != nil { // interrupted: abort may have raced the deadline above
+		return 0, false, err
+	}
+	if _, err := rc.io.Write(req); err != nil {
+		return 0, false, err
+	}
+	line, err := rc.br.ReadSlice('\n')
+	if err != nil {
+		return 0, len(line) > 0, err
+	}
+	// HTTP/1.1 200 OK
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return 0, true, errProto
+	}
+	status, ok := atoi3(line[9:12])
+	if !ok {
+		return 0, true, errProto
+	}
+	http10 := line[7] == '0'
+	contentLength := int64(-1)
+	chunked := false
+	closeAfter := http10
+	for {
+		h, err := rc.readLine()
+		if err != nil {
+			return 0, true, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		colon := bytes.IndexByte(h, ':')
+		if colon <= 0 {
+			return 0, true, errProto
+		}
+		k, v := h[:colon], bytes.TrimSpace(h[colon+1:])
+		switch {
+		case asciiEqualFold(k, "content-length"):
+			n, ok := atoi(v)
+			if !ok {
+				return 0, true, errProto
+			}
+			contentLength = n
+		case asciiEqualFold(k, "transfer-encoding"):
+			chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
+		case asciiEqualFold(k, "connection"):
+			if asciiEqualFold(v, "close") {
+				closeAfter = true
+			} else if asciiEqualFold(v, "keep-alive") {
+				closeAfter = false
+			}
+		}
+	}
+	switch {
+	case status >= 100 && status < 200 && status != 101:
+		// Interim answer (100 Continue, 103 Early Hints): the final one follows
+		// on the same stream.
+		return rc.once(ctx, nil, isHead, deadline)
+	case status == 101:
+		closeAfter = true // switched protocols: nothing more this client can read
+	case isHead || status == 204 || status == 304:
+	case chunked:
+		if err := rc.discardChunked(); err != nil {
+			return 0, true, err
+		}
+	case contentLength >= 0:
+		if _, err := rc.br.Discard(int(contentLength)); err != nil {
+			return 0, true, err
+		}
+	default:
+		// No length: the body runs until the server closes.
+		if _, err := io.Copy(io.Discard, rc.br); err != nil {
+			return 0, true, err
+		}
+		closeAfter = true
+	}
+	rc.used = true
+	if closeAfter {
+		rc.close()
+	}
+	return status, true, nil
+}
+
+// readBufSize is each connection's read buffer: the status line and the
+// headers are parsed in place from it (longer header lines are cut, see
+// readLine), bodies are skipped through it.
+const readBufSize = 4 << 10
+
+// readLine returns the next header line; a line longer than the buffer is
+// returned cut to the buffer's size and its rest skipped (only the start of
+// a header line matters here).
+func (rc *rawConn) readLine() ([]byte, error) {
+	line, err := rc.br.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return line, err
+	}
+	// Keep the line's start: copy it out before the buffer is reused.
+	head := append([]byte(nil), line...)
+	for err == bufio.ErrBufferFull {
+		_, err = rc.br.ReadSlice('\n')
+	}
+	return head, err
+}
+
+func (rc *rawConn) discardChunked() error {
+	for {
+		line, err := rc.br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		line = bytes.TrimSpace(line)
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		size, ok := atoiHex(line)
+		if !ok {
+			return errProto
+		}
+		if size == 0 {
+			for { // trailers up to the empty line
+				t, err := rc.br.ReadSlice('\n')
+				if err != nil {
+					return err
+				}
+				if len(t) <= 2 {
+					return nil
+				}
+			}
+		}
+		if _, err := rc.br.Discard(int(size) + 2); err != nil {
+			return err
+		}
+	}
+}
+
+func (rc *rawConn) close() {
+	if rc.c != nil {
+		rc.reg.remove(rc.c)
+		_ = rc.c.Close()
+		rc.c, rc.io = nil, nil
+	}
+}
+
+func atoi3(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func atoi(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+func atoiHex(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, true
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// connRegistry holds the open connections so that an interrupted run can cut
+// every request short at once.
+type connRegistry struct {
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	stopped bool
+}
+
+func newConnRegistry() *connRegistry {
+	return &connRegistry{conns: map[net.Conn]struct{}{}}
+}
+
+func (r *connRegistry) add(c net.Conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		_ = c.SetDeadline(time.Unix(1, 0))
+	}
+	r.conns[c] = struct{}{}
+}
+
+func (r *connRegistry) remove(c net.Conn) {
+	r.mu.Lock()
+	delete(r.conns, c)
+	r.mu.Unlock()
+}
+
+// abort makes every pending read or write on the connections fail now.
+func (r *connRegistry) abort() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	for c := range r.conns {
+		_ = c.SetDeadline(time.Unix(1, 0))
+	}
+}

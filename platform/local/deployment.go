@@ -1,0 +1,649 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/faults/proxy"
+)
+
+// Target is one Prometheus scrape target.
+type Target struct {
+	Job      string
+	Instance string
+	URL      string
+	Labels   map[string]string
+}
+
+// Instance states.
+const (
+	StateRunning = "running"
+	StatePaused  = "paused"
+	StateDown    = "down"    // exited or killed, restart pending or left dead
+	StateStopped = "stopped" // the deployment is closed
+)
+
+// InstanceStatus describes one instance for people and reports.
+type InstanceStatus struct {
+	faults.Instance
+	State    string
+	Addr     string // the child's own address (changes on restart)
+	Stable   string // stable address for metrics and admin (a plain proxy)
+	Restarts int
+	Log      string
+}
+
+type instance struct {
+	service string
+	index   int
+	id      string
+	args    []string
+	logPath string
+	ctl     *proxy.Proxy   // stable address for /metrics and /admin, never faulted
+	inbound []*proxy.Proxy // every edge proxy whose upstream is this instance
+	wake    chan struct{}  // Restart asks a down instance to come back now
+
+	mu       sync.Mutex
+	proc     *process // nil while down
+	state    string
+	pending  *faults.RestartPolicy // policy of a kill fault in progress
+	inARow   int                   // restarts in a row, for backoff
+	restarts int
+	up       chan struct{} // closed and replaced each time the instance is up again
+}
+
+// Deployment is the shop running as local child processes.
+type Deployment struct {
+	cfg    Config
+	client *http.Client
+	ctx    context.Context // supervisors' lifetime
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	services  []Service
+	instances map[string][]*instance
+	all       []*instance
+	links     map[faults.Edge][]*proxy.Proxy
+	edges     []faults.Edge
+
+	mu        sync.Mutex
+	closing   bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start deploys every instance of every service, callees first, each
+// behind its inbound proxies, and returns once all are ready. On error
+// everything started so far is stopped.
+func Start(ctx context.Context, cfg Config) (*Deployment, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	ordered, err := order(cfg.Services, cfg.Edges)
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	for _, sub := range []string{"logs", "data"} {
+		if err := os.MkdirAll(filepath.Join(cfg.RunDir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("local: %w", err)
+		}
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	d := &Deployment{
+		cfg:       cfg,
+		client:    &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+		ctx:       sctx,
+		cancel:    cancel,
+		services:  cfg.Services,
+		instances: map[string][]*instance{},
+		links:     map[faults.Edge][]*proxy.Proxy{},
+	}
+	d.edges = append([]faults.Edge{{From: faults.ClientCaller, To: cfg.Gateway}}, cfg.Edges...)
+	if cfg.Journal != nil {
+		if _, err := cfg.Journal.BeginRun(cfg.RunID); err != nil {
+			cancel()
+			return nil, fmt.Errorf("local: %w", err)
+		}
+	}
+	for _, s := range ordered {
+		if err := d.startService(ctx, s); err != nil {
+			cerr := d.Close(context.WithoutCancel(ctx))
+			return nil, errors.Join(fmt.Errorf("local: %w", err), cerr)
+		}
+	}
+	return d, nil
+}
+
+func (d *Deployment) seed(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return d.cfg.Seed ^ int64(h.Sum64())
+}
+
+func (d *Deployment) startService(ctx context.Context, s Service) error {
+	var upstreams []string
+	for _, e := range d.cfg.Edges {
+		if e.From != s.Name {
+			continue
+		}
+		var urls []string
+		for _, p := range d.links[e] {
+			urls = append(urls, "http://"+p.Addr())
+		}
+		upstreams = append(upstreams, "--upstream", e.To+"="+strings.Join(urls, ","))
+	}
+	for i := 0; i < s.Replicas; i++ {
+		id := fmt.Sprintf("%s-%d", s.Name, i)
+		args := []string{"serve", "--service", s.Name, "--listen", "127.0.0.1:0", "--instance", id}
+		switch {
+		case d.cfg.Policy != "":
+			args = append(args, "--policy", d.cfg.Policy)
+		case d.cfg.Variant != "":
+			args = append(args, "--variant", d.cfg.Variant)
+		}
+		args = append(args, upstreams...)
+		// Replicas of a service share its store (DIR/SERVICE.db, locked per
+		// write by the shop), as replicas behind one database would.
+		args = append(args, "--data", filepath.Join(d.cfg.RunDir, "data"), "--replicas", strconv.Itoa(s.Replicas))
+		in := &instance{service: s.Name, index: i, id: id, args: args, wake: make(chan struct{}, 1),
+			logPath: filepath.Join(d.cfg.RunDir, "logs", id+".log"), up: make(chan struct{})}
+		d.mu.Lock()
+		d.instances[s.Name] = append(d.instances[s.Name], in)
+		d.all = append(d.all, in)
+		d.mu.Unlock()
+		p, err := d.spawn(ctx, in)
+		if err != nil {
+			return err
+		}
+		ctl, err := proxy.Listen(context.Background(), "127.0.0.1:0", p.addr, proxy.WithName(id+"/control"), proxy.WithSeed(d.seed(id)))
+		if err != nil {
+			d.endProcess(p, 0)
+			return fmt.Errorf("control proxy of %s: %w", id, err)
+		}
+		in.ctl = ctl
+		in.inbound = append(in.inbound, ctl)
+		for _, e := range d.edges {
+			if e.To != s.Name {
+				continue
+			}
+			// The metrics label is the edge; the proxies of one edge (one per
+			// callee instance) add up under it.
+			name := e.From + "->" + e.To
+			opts := []proxy.Option{proxy.WithName(name), proxy.WithSeed(d.seed(fmt.Sprintf("%s#%d", name, i)))}
+			if d.cfg.ProxyMetrics != nil {
+				opts = append(opts, proxy.WithMetrics(d.cfg.ProxyMetrics))
+			}
+			lp, err := proxy.Listen(context.Background(), "127.0.0.1:0", p.addr, opts...)
+			if err != nil {
+				d.endProcess(p, 0)
+				return fmt.Errorf("proxy %s: %w", name, err)
+			}
+			in.inbound = append(in.inbound, lp)
+			d.links[e] = append(d.links[e], lp)
+		}
+		in.mu.Lock()
+		in.proc, in.state = p, StateRunning
+		in.mu.Unlock()
+		d.wg.Add(1)
+		go d.supervise(in, p)
+	}
+	return nil
+}
+
+// supervise owns an instance's restarts: it waits for the child to exit and
+// applies the kill fault's or the deployment's restart policy.
+func (d *Deployment) supervise(in *instance, p *process) {
+	defer d.wg.Done()
+	for {
+		<-p.done
+		if d.cfg.Journal != nil {
+			_ = d.cfg.Journal.ClearChild(p.rec)
+		}
+		in.mu.Lock()
+		if d.isClosing() {
+			in.proc, in.state = nil, StateStopped
+			in.mu.Unlock()
+			return
+		}
+		pol := in.pending
+		in.pending = nil
+		in.proc, in.state = nil, StateDown
+		if time.Since(p.started) >= d.cfg.Restart.ResetAfter {
+			in.inARow = 0
+		}
+		var delay time.Duration
+		wait := true // wait for Restart only
+		switch {
+		case pol != nil && pol.Mode != faults.RestartAfterDelay:
+		case pol == nil && d.cfg.Restart.Never:
+		default:
+			base := d.cfg.Restart.Delay
+			if pol != nil && pol.Delay > 0 {
+				base = pol.Delay
+			}
+			delay = min(base<<min(in.inARow, 20), d.cfg.Restart.MaxDelay)
+			in.inARow++
+			wait = false
+		}
+		in.mu.Unlock()
+		for {
+			if !d.sleepOrWake(in, delay, wait) {
+				in.mu.Lock()
+				in.state = StateStopped
+				in.mu.Unlock()
+				return
+			}
+			np, err := d.spawn(d.ctx, in)
+			if err == nil {
+				p = np
+				break
+			}
+			// Could not start: back off and try again, as a kubelet would.
+			in.mu.Lock()
+			delay = min(d.cfg.Restart.Delay<<min(in.inARow, 20), d.cfg.Restart.MaxDelay)
+			in.inARow++
+			in.mu.Unlock()
+			wait = false
+		}
+		in.mu.Lock()
+		if d.isClosing() {
+			in.mu.Unlock()
+			d.endProcess(p, 0)
+			in.mu.Lock()
+			in.state = StateStopped
+			in.mu.Unlock()
+			return
+		}
+		for _, px := range in.inbound {
+			px.SetUpstream(p.addr)
+		}
+		in.proc, in.state = p, StateRunning
+		in.restarts++
+		close(in.up)
+		in.up = make(chan struct{})
+		in.mu.Unlock()
+	}
+}
+
+// sleepOrWake waits delay (or, if wait, until woken); false when the
+// deployment is closing.
+func (d *Deployment) sleepOrWake(in *instance, delay time.Duration, wait bool) bool {
+	var timer <-chan time.Time
+	if !wait {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-d.ctx.Done():
+		return false
+	case <-in.wake:
+		return true
+	case <-timer:
+		return true
+	}
+}
+
+func (d *Deployment) isClosing() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closing
+}
+
+// Close stops every child (SIGCONT, SIGTERM, SIGKILL after the grace
+// period or when ctx ends), closes the proxies and clears the journal.
+// It is idempotent.
+func (d *Deployment) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() { d.closeErr = d.close(ctx) })
+	return d.closeErr
+}
+
+func (d *Deployment) close(ctx context.Context) error {
+	d.mu.Lock()
+	d.closing = true
+	all := append([]*instance(nil), d.all...)
+	d.mu.Unlock()
+	d.cancel()
+	var procs []*process
+	for _, in := range all {
+		in.mu.Lock()
+		if in.proc != nil {
+			procs = append(procs, in.proc)
+		}
+		in.mu.Unlock()
+	}
+	for _, p := range procs {
+		_ = p.signal(syscall.SIGCONT)
+		_ = p.signal(syscall.SIGTERM)
+	}
+	grace := time.NewTimer(d.cfg.StopGrace)
+	defer grace.Stop()
+	for _, p := range procs {
+		select {
+		case <-p.done:
+		case <-grace.C:
+		case <-ctx.Done():
+		}
+	}
+	for _, p := range procs {
+		d.endProcess(p, 0)
+	}
+	d.wg.Wait()
+	var errs []error
+	for _, in := range all {
+		for _, px := range in.inbound {
+			if err := px.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close proxy of %s: %w", in.id, err))
+			}
+		}
+	}
+	d.client.CloseIdleConnections()
+	if d.cfg.Journal != nil {
+		if err := d.cfg.Journal.EndRun(d.cfg.RunID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Name implements faults.Runtime.
+func (d *Deployment) Name() string { return "local" }
+
+// RunID is the run id every child carries in GAMEDAY_RUN_ID.
+func (d *Deployment) RunID() string { return d.cfg.RunID }
+
+// AdminToken guards the children's /admin API.
+func (d *Deployment) AdminToken() string { return d.cfg.AdminToken }
+
+// RunDir is where the logs and data of the instances are.
+func (d *Deployment) RunDir() string { return d.cfg.RunDir }
+
+// GatewayURL is the URL the load generator uses: the first gateway
+// instance's inbound proxy (edge client → gateway).
+func (d *Deployment) GatewayURL() string {
+	urls := d.GatewayURLs()
+	if len(urls) == 0 {
+		return ""
+	}
+	return urls[0]
+}
+
+// GatewayURLs lists the inbound proxy of every gateway instance.
+func (d *Deployment) GatewayURLs() []string {
+	return d.EdgeURLs(faults.ClientCaller, d.cfg.Gateway)
+}
+
+// EdgeURLs lists the proxies of the edge from → to, one per callee
+// instance, as base URLs.
+func (d *Deployment) EdgeURLs(from, to string) []string {
+	var out []string
+	for _, p := range d.links[faults.Edge{From: from, To: to}] {
+		out = append(out, "http://"+p.Addr())
+	}
+	return out
+}
+
+// Targets lists every instance's /metrics through its stable control
+// address, which survives restarts.
+func (d *Deployment) Targets() []Target {
+	var out []Target
+	for _, in := range d.all {
+		out = append(out, Target{
+			Job:      in.service,
+			Instance: in.id,
+			URL:      "http://" + in.ctl.Addr() + "/metrics",
+			// Job and Instance name the target; the shop's own series
+			// already carry service, so only what they lack is added.
+			Labels: map[string]string{"runtime": "local"},
+		})
+	}
+	return out
+}
+
+// AdminURL is the base URL of an instance's admin API (stable across restarts).
+func (d *Deployment) AdminURL(id string) (string, error) {
+	in, err := d.instance(id)
+	if err != nil {
+		return "", err
+	}
+	return "http://" + in.ctl.Addr(), nil
+}
+
+// Status describes every instance.
+func (d *Deployment) Status() []InstanceStatus {
+	var out []InstanceStatus
+	for _, in := range d.all {
+		in.mu.Lock()
+		s := InstanceStatus{State: in.state, Stable: in.ctl.Addr(), Restarts: in.restarts, Log: in.logPath,
+			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id, RunID: d.cfg.RunID}}
+		if in.proc != nil {
+			s.Addr, s.PID, s.StartTime = in.proc.addr, in.proc.rec.PID, in.proc.rec.StartTime
+		}
+		in.mu.Unlock()
+		out = append(out, s)
+	}
+	return out
+}
+
+func (d *Deployment) instance(id string) (*instance, error) {
+	for _, in := range d.all {
+		if in.id == id {
+			return in, nil
+		}
+	}
+	return nil, fmt.Errorf("no instance %q", id)
+}
+
+// Instances implements faults.InstanceLister: the running (or paused)
+// instances of a service.
+func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
+	ins, ok := d.instances[service]
+	if !ok {
+		return nil, fmt.Errorf("no service %q (deployed: %s)", service, strings.Join(d.serviceNames(), ", "))
+	}
+	var out []faults.Instance
+	for _, in := range ins {
+		in.mu.Lock()
+		if in.proc != nil && !in.proc.exited() {
+			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id,
+				PID: in.proc.rec.PID, StartTime: in.proc.rec.StartTime, RunID: d.cfg.RunID})
+		}
+		in.mu.Unlock()
+	}
+	return out, nil
+}
+
+func (d *Deployment) serviceNames() []string {
+	var out []string
+	for _, s := range d.services {
+		out = append(out, s.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// current returns the instance and its process if the process is still the
+// one described by fi.
+func (d *Deployment) current(fi faults.Instance) (*instance, *process, error) {
+	in, err := d.instance(fi.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.proc == nil || in.proc.rec.PID != fi.PID || in.proc.rec.StartTime != fi.StartTime {
+		return in, nil, nil
+	}
+	return in, in.proc, nil
+}
+
+// Kill implements faults.ProcessRuntime: SIGKILL to the instance's process
+// group, then the restart policy. It returns once the process is gone.
+func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.RestartPolicy) error {
+	in, _, err := d.current(fi)
+	if err != nil {
+		return err
+	}
+	in.mu.Lock()
+	p := in.proc
+	if p == nil || p.rec.PID != fi.PID || p.rec.StartTime != fi.StartTime {
+		in.mu.Unlock()
+		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
+	}
+	in.pending = &pol
+	err = p.signal(syscall.SIGKILL)
+	in.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return fmt.Errorf("kill %s: %w", fi.ID, ctx.Err())
+	}
+	in.mu.Lock()
+	if in.proc == p {
+		in.proc, in.state = nil, StateDown
+	}
+	in.mu.Unlock()
+	return nil
+}
+
+// Restart implements faults.ProcessRuntime: it wakes a down instance and
+// waits until it is up; a running instance is left alone.
+func (d *Deployment) Restart(ctx context.Context, fi faults.Instance) error {
+	in, err := d.instance(fi.ID)
+	if err != nil {
+		return err
+	}
+	in.mu.Lock()
+	if in.proc != nil || in.state == StateStopped {
+		in.mu.Unlock()
+		return nil
+	}
+	up := in.up
+	in.mu.Unlock()
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-up:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("restart %s: %w", fi.ID, ctx.Err())
+	}
+}
+
+// Pause implements faults.ProcessRuntime (SIGSTOP); it returns once the
+// process is stopped.
+func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
+	in, p, err := d.current(fi)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
+	}
+	if err := p.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	if in.proc == p {
+		in.state = StatePaused
+	}
+	in.mu.Unlock()
+	return waitState(ctx, p, func(s byte) bool { return s == 'T' })
+}
+
+// Resume implements faults.ProcessRuntime (SIGCONT). Resuming an instance
+// that is gone or already running is not an error.
+func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
+	in, p, err := d.current(fi)
+	if err != nil || p == nil {
+		return err
+	}
+	if err := p.signal(syscall.SIGCONT); err != nil {
+		if errors.Is(err, faults.ErrNotOwned) {
+			return nil
+		}
+		return err
+	}
+	in.mu.Lock()
+	if in.proc == p {
+		in.state = StateRunning
+	}
+	in.mu.Unlock()
+	return waitState(ctx, p, func(s byte) bool { return s != 'T' })
+}
+
+func waitState(ctx context.Context, p *process, ok func(byte) bool) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	deadline := time.NewTimer(2 * time.Second)
+	defer deadline.Stop()
+	for {
+		s, err := faults.ProcState(p.rec.PID)
+		if err != nil || ok(s) {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return fmt.Errorf("pid %d stays in state %c", p.rec.PID, s)
+		case <-t.C:
+		}
+	}
+}
+
+// Edges implements faults.LinkRuntime.
+func (d *Deployment) Edges() []faults.Edge { return append([]faults.Edge(nil), d.edges...) }
+
+// Links implements faults.LinkRuntime: the proxies of the edges into to
+// (from one caller if from is set; "client" is the load generator).
+func (d *Deployment) Links(to, from string) ([]faults.Link, error) {
+	if _, ok := d.instances[to]; !ok {
+		return nil, fmt.Errorf("no service %q (deployed: %s)", to, strings.Join(d.serviceNames(), ", "))
+	}
+	var out []faults.Link
+	found := false
+	for _, e := range d.edges {
+		if e.To != to || (from != "" && e.From != from) {
+			continue
+		}
+		found = true
+		for _, p := range d.links[e] {
+			out = append(out, p)
+		}
+	}
+	if !found {
+		var callers []string
+		for _, e := range d.edges {
+			if e.To == to {
+				callers = append(callers, e.From)
+			}
+		}
+		return nil, fmt.Errorf("%s does not call %s (callers: %s)", from, to, strings.Join(callers, ", "))
+	}
+	return out, nil
+}
+
+var (
+	_ faults.ProcessRuntime = (*Deployment)(nil)
+	_ faults.LinkRuntime    = (*Deployment)(nil)
+)

@@ -1,0 +1,402 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/faults/proxy"
+)
+
+func standIn(t *testing.T, mod func(*Config)) (*Deployment, *faults.Journal) {
+	t.Helper()
+	j, err := faults.OpenJournal(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Command:  []string{os.Args[0]},
+		Env:      []string{"LOCAL_TEST_CHILD=1"},
+		Services: []Service{{"gateway", 1}, {"orders", 1}, {"payment", 2}},
+		Edges:    []faults.Edge{{From: "gateway", To: "orders"}, {From: "orders", To: "payment"}},
+		Variant:  "naive",
+		RunDir:   t.TempDir(),
+		Journal:  j,
+		Restart:  RestartConfig{Delay: 200 * time.Millisecond},
+		Seed:     1,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	return d, j
+}
+
+func get(t *testing.T, c *http.Client, url string) (int, error) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// procsOfRun lists the processes whose environment carries the run id.
+func procsOfRun(runID string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if v, ok, _ := faults.ProcEnv(pid, faults.RunIDEnv); ok && v == runID {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func TestStartWiresEveryEdgeAndCloseLeavesNothing(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	d, j := standIn(t, func(c *Config) { c.ProxyMetrics = proxy.NewMetrics(reg) })
+	c := &http.Client{Timeout: 5 * time.Second}
+	if code, err := get(t, c, d.GatewayURL()+"/call"); err != nil || code != 200 {
+		t.Fatalf("call through gateway: %d %v", code, err)
+	}
+	// The call went through every edge: each edge's proxies counted it.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "gameday_proxy_connections_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			conns[m.GetLabel()[0].GetValue()] += m.GetCounter().GetValue()
+		}
+	}
+	for _, e := range []string{"client->gateway", "gateway->orders", "orders->payment"} {
+		if conns[e] < 1 {
+			t.Errorf("edge %s: %v connections in gameday_proxy_connections_total (%v)", e, conns[e], conns)
+		}
+	}
+	if n := len(d.EdgeURLs("orders", "payment")); n != 2 {
+		t.Fatalf("orders→payment has %d proxies, want one per payment instance (2)", n)
+	}
+	targets := d.Targets()
+	if len(targets) != 4 {
+		t.Fatalf("%d scrape targets, want 4", len(targets))
+	}
+	for _, tg := range targets {
+		if code, err := get(t, c, tg.URL); err != nil || code != 200 {
+			t.Fatalf("scrape %s: %d %v", tg.URL, code, err)
+		}
+	}
+	kids, err := j.Children()
+	if err != nil || len(kids) != 4 {
+		t.Fatalf("journal holds %d children (%v), want 4", len(kids), err)
+	}
+	var addrs []string
+	for _, s := range d.Status() {
+		addrs = append(addrs, s.Addr, s.Stable)
+		if s.State != StateRunning || s.PID == 0 {
+			t.Fatalf("%s: state %s pid %d", s.ID, s.State, s.PID)
+		}
+	}
+	addrs = append(addrs, d.GatewayURL()[len("http://"):])
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left := procsOfRun(d.RunID()); len(left) != 0 {
+		t.Fatalf("processes of the run left after Close: %v", left)
+	}
+	for _, a := range addrs {
+		if conn, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+			conn.Close()
+			t.Fatalf("%s still accepts connections after Close", a)
+		}
+	}
+	if kids, _ := j.Children(); len(kids) != 0 {
+		t.Fatalf("journal still holds %d children", len(kids))
+	}
+	if runs, _ := j.Runs(); len(runs) != 0 {
+		t.Fatalf("journal still holds runs %v", runs)
+	}
+}
+
+// p50 of n sequential GETs.
+func p50(t *testing.T, c *http.Client, url string, n int) time.Duration {
+	t.Helper()
+	ds := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if code, err := get(t, c, url); err != nil || code != 200 {
+			t.Fatalf("GET %s: %d %v", url, code, err)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[n/2]
+}
+
+func TestLatencyFaultMovesTheEdgeP50AndBack(t *testing.T) {
+	d, _ := standIn(t, nil)
+	edge := d.EdgeURLs("orders", "payment")[0] + "/healthz"
+	c := &http.Client{Timeout: 5 * time.Second}
+	p50(t, c, edge, 20) // warm up
+	before := p50(t, c, edge, 101)
+	f, err := faults.New(faults.Spec{Name: "slow-payment", Type: "latency", Target: faults.Target{Service: "payment", From: "orders"},
+		Params: map[string]string{"delay": "50ms"}}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	during := p50(t, c, edge, 41)
+	// The other caller's edge into the gateway is untouched.
+	if g := p50(t, c, d.GatewayURL()+"/healthz", 21); g > before+10*time.Millisecond {
+		t.Errorf("client→gateway p50 %v moved with a fault on orders→payment", g)
+	}
+	if err := f.Revert(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Revert(context.Background()); err != nil {
+		t.Fatalf("second revert: %v", err)
+	}
+	after := p50(t, c, edge, 101)
+	shift := during - before
+	t.Logf("edge p50: before %v, during %v (shift %v), after %v", before, during, shift, after)
+	if shift < 48*time.Millisecond || shift > 52*time.Millisecond {
+		t.Errorf("50ms latency moved the edge p50 by %v, want 50 ± 2 ms", shift)
+	}
+	if after-before > 2*time.Millisecond {
+		t.Errorf("after revert p50 %v, before %v: not back", after, before)
+	}
+}
+
+func TestPartitionRefuseFailsFastAndBlackholeTimesOut(t *testing.T) {
+	d, _ := standIn(t, nil)
+	edge := d.EdgeURLs("orders", "payment")[0] + "/healthz"
+	for _, mode := range []string{"refuse", "blackhole"} {
+		t.Run(mode, func(t *testing.T) {
+			f, err := faults.New(faults.Spec{Name: "cut", Type: "partition", Target: faults.Target{Groups: [][]string{{"orders"}, {"payment"}}},
+				Params: map[string]string{"mode": mode}}, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Inject(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			c := &http.Client{Timeout: 300 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+			start := time.Now()
+			_, err = get(t, c, edge)
+			took := time.Since(start)
+			var ne net.Error
+			switch {
+			case err == nil:
+				t.Errorf("call across a %s partition succeeded", mode)
+			case mode == "refuse" && (took > 100*time.Millisecond || errors.As(err, &ne) && ne.Timeout()):
+				t.Errorf("refuse: took %v (%v), want a fast failure", took, err)
+			case mode == "blackhole" && !(errors.As(err, &ne) && ne.Timeout()):
+				t.Errorf("blackhole: %v after %v, want a timeout", err, took)
+			}
+			// Not cut: the gateway's inbound edge.
+			if code, err := get(t, c, d.GatewayURL()+"/healthz"); err != nil || code != 200 {
+				t.Errorf("client→gateway cut by a partition of orders|payment: %v", err)
+			}
+			if err := f.Revert(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if code, err := get(t, c, edge); err != nil || code != 200 {
+				t.Errorf("after revert: %d %v", code, err)
+			}
+		})
+	}
+}
+
+func TestKillRemovesTheProcessAndRestartBringsItBackAfterTheDelay(t *testing.T) {
+	d, _ := standIn(t, nil)
+	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	edge := d.EdgeURLs("orders", "payment")[1] + "/healthz"
+	const delay = 300 * time.Millisecond
+	f, err := faults.New(faults.Spec{Name: "kill", Type: "kill", Target: faults.Target{Service: "payment", Index: ptr(1)},
+		Params: map[string]string{"restartDelay": delay.String()}}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.(faults.Preparer).Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := d.Instances("payment")
+	victim := before[1]
+	killed := time.Now()
+	if err := f.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Ref().Owned(); err == nil {
+		t.Fatalf("pid %d still there after kill", victim.PID)
+	}
+	if now, _ := d.Instances("payment"); len(now) != 1 {
+		t.Fatalf("%d payment instances listed right after the kill, want 1", len(now))
+	}
+	if code, err := get(t, c, edge); err == nil && code == 200 {
+		t.Fatal("edge to the killed instance still answers")
+	}
+	var back faults.Instance
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		now, _ := d.Instances("payment")
+		if len(now) == 2 {
+			back = now[1]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("killed instance not restarted within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	down := time.Since(killed)
+	if down < delay {
+		t.Fatalf("restarted after %v, before the %v delay", down, delay)
+	}
+	if back.PID == victim.PID {
+		t.Fatal("same pid after restart")
+	}
+	if code, err := get(t, c, edge); err != nil || code != 200 {
+		t.Fatalf("edge proxy not rewired to the restarted instance: %d %v", code, err)
+	}
+	t.Logf("down for %v (restart delay %v)", down, delay)
+	if err := f.Revert(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKillWithRestartAtEndStaysDeadUntilRevert(t *testing.T) {
+	d, _ := standIn(t, nil)
+	f, err := faults.New(faults.Spec{Name: "kill", Type: "kill", Target: faults.Target{Service: "orders"},
+		Params: map[string]string{"restart": "end"}}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // longer than the deployment's 200ms restart delay: it must not restart
+	if now, _ := d.Instances("orders"); len(now) != 0 {
+		t.Fatal("instance restarted although the policy is end")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.Revert(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := d.Instances("orders"); len(now) != 1 {
+		t.Fatal("instance not back after revert")
+	}
+	c := &http.Client{Timeout: 2 * time.Second}
+	if code, err := get(t, c, d.GatewayURL()+"/call"); err != nil || code != 200 {
+		t.Fatalf("call chain after restart: %d %v", code, err)
+	}
+}
+
+func TestPauseStopsTheProcessAndRevertResumesIt(t *testing.T) {
+	d, _ := standIn(t, nil)
+	f, err := faults.New(faults.Spec{Name: "freeze", Type: "pause", Target: faults.Target{Service: "payment", Instances: "all"}}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	undo, err := f.(faults.Preparer).Prepare(context.Background())
+	if err != nil || len(undo) != 2 || undo[0].Kind != faults.UndoResume {
+		t.Fatalf("prepare: %v %+v", err, undo)
+	}
+	if err := f.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range undo {
+		if s, _ := faults.ProcState(u.Proc.PID); s != 'T' {
+			t.Fatalf("pid %d in state %c, want T (stopped)", u.Proc.PID, s)
+		}
+	}
+	c := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	if _, err := get(t, c, d.EdgeURLs("orders", "payment")[0]+"/healthz"); err == nil {
+		t.Fatal("paused instance answered")
+	}
+	if err := f.Revert(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range undo {
+		if s, _ := faults.ProcState(u.Proc.PID); s == 'T' {
+			t.Fatalf("pid %d still stopped after revert", u.Proc.PID)
+		}
+	}
+	c.Timeout = 2 * time.Second
+	if code, err := get(t, c, d.EdgeURLs("orders", "payment")[0]+"/healthz"); err != nil || code != 200 {
+		t.Fatalf("after resume: %d %v", code, err)
+	}
+	// A paused instance must not keep Close from ending it.
+	if err := f.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left := procsOfRun(d.RunID()); len(left) != 0 {
+		t.Fatalf("left after Close: %v", left)
+	}
+}
+
+func TestCrashedInstanceIsRestartedWithBackoff(t *testing.T) {
+	// Base 300ms: without backoff the third restart would come after about
+	// 300ms plus a start-up; with it, after at least 1.2s.
+	d, _ := standIn(t, func(c *Config) { c.Restart = RestartConfig{Delay: 300 * time.Millisecond, MaxDelay: 5 * time.Second} })
+	var downs []time.Duration
+	for i := 0; i < 3; i++ {
+		insts, _ := d.Instances("orders")
+		start := time.Now()
+		// Kill from outside the fault catalog: a crash.
+		if err := insts[0].Ref().Signal(9); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			now, _ := d.Instances("orders")
+			if len(now) == 1 && now[0].PID != insts[0].PID {
+				break
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Fatal("not restarted")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		downs = append(downs, time.Since(start))
+	}
+	t.Logf("downtimes: %v", downs)
+	for i, want := range []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, 1200 * time.Millisecond} {
+		if downs[i] < want {
+			t.Errorf("restart %d after %v, want at least %v (backoff)", i, downs[i], want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

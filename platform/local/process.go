@@ -1,0 +1,189 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gameday/gameday/faults"
+)
+
+// process is one run of an instance's child process.
+type process struct {
+	cmd     *exec.Cmd
+	rec     faults.ChildRecord
+	addr    string
+	started time.Time
+	done    chan struct{} // closed once the child is reaped
+	err     error         // exit status, valid after done
+}
+
+// spawn starts one child, reads back its `listening ADDR` line and waits for
+// /readyz. On any error the child is ended before spawn returns.
+func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) {
+	logf, err := os.OpenFile(in.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", in.id, err)
+	}
+	defer logf.Close() // the child holds its own copy
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", in.id, err)
+	}
+	argv := append(append([]string{}, d.cfg.Command...), in.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), d.cfg.Env...)
+	cmd.Env = append(cmd.Env, faults.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id)
+	cmd.Stdout = pw
+	cmd.Stderr = logf
+	cmd.Dir = d.cfg.RunDir
+	// Own process group (a terminal's Ctrl-C reaches the harness only, which
+	// then stops the children in order) and SIGKILL when the harness dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	fmt.Fprintf(logf, "--- %s start: %s\n", time.Now().UTC().Format(time.RFC3339Nano), strings.Join(argv, " "))
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		return nil, fmt.Errorf("start %s: %w", in.id, err)
+	}
+	pw.Close()
+	p := &process{cmd: cmd, started: time.Now(), done: make(chan struct{})}
+	st, stErr := faults.ProcStartTime(cmd.Process.Pid)
+	p.rec = faults.ChildRecord{ProcRef: faults.ProcRef{PID: cmd.Process.Pid, StartTime: st, RunID: d.cfg.RunID}, Service: in.service, ID: in.id, Pgid: true}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	if stErr == nil && d.cfg.Journal != nil {
+		stErr = d.cfg.Journal.WriteChild(p.rec)
+	}
+	addrCh := make(chan string, 1)
+	go copyStdout(pr, logf.Name(), addrCh)
+	fail := func(err error) (*process, error) {
+		d.endProcess(p, 0)
+		return nil, fmt.Errorf("start %s: %w", in.id, err)
+	}
+	if stErr != nil {
+		return fail(stErr)
+	}
+	timeout := time.NewTimer(d.cfg.ReadyTimeout)
+	defer timeout.Stop()
+	select {
+	case p.addr = <-addrCh:
+	case <-p.done:
+		return fail(fmt.Errorf("exited before listening (%v); see %s", p.err, in.logPath))
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	case <-timeout.C:
+		return fail(fmt.Errorf("no `listening` line within %v; see %s", d.cfg.ReadyTimeout, in.logPath))
+	}
+	if err := d.waitReady(ctx, p, timeout.C); err != nil {
+		return fail(fmt.Errorf("%w; see %s", err, in.logPath))
+	}
+	return p, nil
+}
+
+// copyStdout copies the child's stdout to its log and hands over the address
+// of the first `listening ADDR` line. It ends when the child's stdout closes.
+func copyStdout(pr *os.File, logPath string, addr chan<- string) {
+	defer pr.Close()
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err == nil {
+		defer logf.Close()
+	}
+	sc := bufio.NewScanner(pr)
+	sent := false
+	for sc.Scan() {
+		line := sc.Text()
+		if !sent {
+			if a, ok := strings.CutPrefix(strings.TrimSpace(line), "listening "); ok {
+				addr <- strings.TrimSpace(a)
+				sent = true
+			}
+		}
+		if logf != nil {
+			fmt.Fprintln(logf, line)
+		}
+	}
+}
+
+func (d *Deployment) waitReady(ctx context.Context, p *process, timeout <-chan time.Time) error {
+	url := "http://" + p.addr + "/readyz"
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+		resp, err := d.client.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("exited before ready (%v)", p.err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timeout:
+			return fmt.Errorf("%s not ready in time", url)
+		case <-tick.C:
+		}
+	}
+}
+
+// signal sends sig to the child's process group after checking that the
+// leader is still the process this deployment started.
+func (p *process) signal(sig syscall.Signal) error {
+	select {
+	case <-p.done:
+		return faults.ErrNotOwned
+	default:
+	}
+	if err := p.rec.Owned(); err != nil {
+		return err
+	}
+	if err := syscall.Kill(-p.rec.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %v to %s (pid %d): %w", sig, p.rec.ID, p.rec.PID, err)
+	}
+	return nil
+}
+
+// endProcess stops a child: SIGCONT and SIGTERM, then SIGKILL after grace
+// (at once if grace is 0); it returns once the child is reaped.
+func (d *Deployment) endProcess(p *process, grace time.Duration) {
+	if grace > 0 {
+		_ = p.signal(syscall.SIGCONT)
+		_ = p.signal(syscall.SIGTERM)
+		t := time.NewTimer(grace)
+		select {
+		case <-p.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	_ = p.signal(syscall.SIGCONT)
+	_ = p.signal(syscall.SIGKILL)
+	<-p.done
+	if d.cfg.Journal != nil {
+		_ = d.cfg.Journal.ClearChild(p.rec)
+	}
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
