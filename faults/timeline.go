@@ -271,6 +271,15 @@ func (x *Execution) run(ctx context.Context, o occurrence, start time.Time) {
 	err = safe(func() error { return o.fault.Inject(ctx) })
 	e := base
 	e.Action, e.Planned, e.Actual, e.Reason = Inject, injectAt, x.now(), "planned"
+	if err != nil && ctx.Err() != nil {
+		// The run was stopped (abort condition, Ctrl-C) while this fault was
+		// being injected: that is not a failure of the fault. It is noted on
+		// the event and reverted like any other.
+		e.Reason, e.Error = "interrupted", err.Error()
+		x.record(e, nil)
+		revert("interrupted")
+		return
+	}
 	x.record(e, err)
 	if err != nil {
 		revert("inject failed")

@@ -216,3 +216,49 @@ func TestTimelineValidatesEverythingBeforeStarting(t *testing.T) {
 		t.Fatal("an invalid plan injected something")
 	}
 }
+
+// slowPauseBed stops the process, then waits for the context like a
+// runtime that confirms the stop; it reports when the pause has begun.
+type slowPauseBed struct {
+	*procBed
+	began chan struct{}
+}
+
+func (b slowPauseBed) Pause(ctx context.Context, in Instance) error {
+	if err := b.procBed.Pause(ctx, in); err != nil {
+		return err
+	}
+	close(b.began)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// An abort that lands while a fault is being injected is not a failure of
+// the fault: the run reports no error, and the half-done pause is reverted.
+func TestTimelineCancelDuringInjectRevertsWithoutError(t *testing.T) {
+	b := slowPauseBed{procBed: newProcBed(t, 1), began: make(chan struct{})}
+	tl := &Timeline{
+		Runtime: b, RunID: b.runID,
+		Faults: []Planned{{Spec: Spec{Name: "freeze", Type: "pause", Target: Target{Service: "svc"}}, Duration: time.Minute}},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	x, err := tl.Start(ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-b.began
+	if !waitStopped(b.procs[0].Process.Pid, true) {
+		t.Fatal("the instance was not stopped")
+	}
+	cancel()
+	events, err := x.Wait()
+	if err != nil {
+		t.Fatalf("an inject cut short by the run's end is an error: %v", err)
+	}
+	if len(events) != 2 || events[0].Reason != "interrupted" || events[0].Error == "" || events[1].Action != Revert || events[1].Error != "" {
+		t.Fatalf("events %+v, want an interrupted inject (with its cause) and a clean revert", events)
+	}
+	if !waitStopped(b.procs[0].Process.Pid, false) {
+		t.Error("the instance is still stopped after the revert")
+	}
+}
