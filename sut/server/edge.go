@@ -191,14 +191,27 @@ func (e *edge) do(ctx context.Context, method, path string, body []byte) (*respo
 	}
 	e.budget.Call()
 	var last attemptResult
+	// A retry goes to a replica this call has not tried yet while there is
+	// an eligible one (like Envoy's previous_hosts retry predicate): a slow
+	// or failing replica is not tried twice by the same call.
+	tried := make([]bool, len(e.urls))
+	untried := func(i int) bool { return !tried[i] && e.eligible(i) }
 	for attempt := 1; ; attempt++ {
-		idx := e.lb.Pick(len(e.urls), e.eligible, func(i int) int64 { return e.inflight[i].Load() })
+		eligible := e.eligible
+		for i := range tried {
+			if untried(i) {
+				eligible = untried
+				break
+			}
+		}
+		idx := e.lb.Pick(len(e.urls), eligible, func(i int) int64 { return e.inflight[i].Load() })
 		if idx >= 0 && e.breakers != nil && !e.breakers[idx].Allow() {
 			idx = -1
 		}
 		if idx < 0 {
 			return nil, outcomeCircuitOpen, &callError{callee: e.callee, outcome: outcomeCircuitOpen, status: last.status, err: errors.New("circuit open on every replica")}
 		}
+		tried[idx] = true
 		last = e.attempt(ctx, idx, method, path, body)
 		if e.breakers != nil {
 			e.breakers[idx].Done(!last.failed())

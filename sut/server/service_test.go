@@ -233,6 +233,26 @@ func TestRetriesTimeoutsBudgetAndBreakerFailover(t *testing.T) {
 			t.Fatalf("%d attempts for 50 calls with a 20%% budget, want 55..60", n)
 		}
 	})
+	t.Run("a retry goes to a replica the call has not tried", func(t *testing.T) {
+		slow, good := newFlaky(t, "{}"), newFlaky(t, `{"ok":true}`)
+		slow.delay.Store(int64(time.Second))
+		e, _ := testEdge(t, policy.EdgePolicy{Timeout: policy.Duration(20 * time.Millisecond), LoadBalancing: "random",
+			Retry: &policy.Retry{MaxAttempts: 3, RetryOn: []string{"timeout"}}}, slow.srv.URL, good.srv.URL)
+		// A random pick would send one call in four back to the slow replica
+		// for its retry; not one of 40 may go there twice.
+		for i := 0; i < 40; i++ {
+			before := slow.calls.Load()
+			if _, err := e.call(ctx, "GET", "/", nil); err != nil {
+				t.Fatalf("call %d failed: %v", i, err)
+			}
+			if n := slow.calls.Load() - before; n > 1 {
+				t.Fatalf("call %d tried the slow replica %d times", i, n)
+			}
+		}
+		if slow.calls.Load() == 0 || good.calls.Load() != 40 {
+			t.Fatalf("slow %d, good %d attempts: want some on the slow one and every call ending on the good one", slow.calls.Load(), good.calls.Load())
+		}
+	})
 	t.Run("breaker opens on the bad replica and calls fail over", func(t *testing.T) {
 		bad, good := newFlaky(t, "{}"), newFlaky(t, `{"ok":true}`)
 		bad.status.Store(503)
