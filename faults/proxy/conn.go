@@ -232,6 +232,7 @@ func (pp *pipe) slow(ts *toxicSet, b []byte) error {
 		p.chunksLost.Add(1)
 		return nil
 	}
+	pp.corrupt(e.corrupt[pp.dir], b)
 	lat := e.latency[pp.dir]
 	if lat.delay > 0 || lat.jitter > 0 || pp.pending.Load() > 0 {
 		ch := chunk{at: time.Now(), n: len(b), buf: getBuf()}

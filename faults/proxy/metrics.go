@@ -7,7 +7,7 @@ import (
 )
 
 // toxicTypes are the values of the "type" label of gameday_proxy_toxics_active.
-var toxicTypes = [...]string{"latency", "bandwidth", "loss", "reset", "partition"}
+var toxicTypes = [...]string{"latency", "bandwidth", "loss", "reset", "partition", "corrupt"}
 
 // Metrics exports the counters of every proxy created WithMetrics(m). It is a
 // prometheus.Collector that reads the proxies' counters at scrape time, so the

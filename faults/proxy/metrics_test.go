@@ -46,6 +46,7 @@ gameday_proxy_active_connections{edge="orders->payment"} 1
 # HELP gameday_proxy_toxics_active Toxics active on the fault proxies of an edge, by type.
 # TYPE gameday_proxy_toxics_active gauge
 gameday_proxy_toxics_active{edge="orders->payment",type="bandwidth"} 0
+gameday_proxy_toxics_active{edge="orders->payment",type="corrupt"} 0
 gameday_proxy_toxics_active{edge="orders->payment",type="latency"} 2
 gameday_proxy_toxics_active{edge="orders->payment",type="loss"} 0
 gameday_proxy_toxics_active{edge="orders->payment",type="partition"} 1
@@ -80,7 +81,7 @@ gameday_proxy_connections_failed_total{edge="orders->payment",reason="reset"} 0
 		"gameday_proxy_connections_failed_total"); err != nil {
 		t.Error(err)
 	}
-	if n, err := testutil.GatherAndCount(reg, "gameday_proxy_toxics_active"); err != nil || n != 5 {
+	if n, err := testutil.GatherAndCount(reg, "gameday_proxy_toxics_active"); err != nil || n != len(toxicTypes) {
 		t.Errorf("toxics_active series after close: %d, %v", n, err)
 	}
 }

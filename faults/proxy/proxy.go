@@ -33,6 +33,8 @@ type config struct {
 	seedSet     bool
 	metrics     *Metrics
 	dialTimeout time.Duration
+	listener    net.Listener
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // WithName labels the proxy (the edge, e.g. "orders->payment") in metrics and
@@ -48,6 +50,39 @@ func WithMetrics(m *Metrics) Option { return func(c *config) { c.metrics = m } }
 
 // WithDialTimeout bounds the dial to the upstream (default DefaultDialTimeout).
 func WithDialTimeout(d time.Duration) Option { return func(c *config) { c.dialTimeout = d } }
+
+// WithListener makes the proxy accept on ln instead of listening on Listen's
+// listen address (which may then be ""): for example a socket opened inside
+// another network namespace. The proxy owns ln from then on: Close, or a
+// failed Listen, closes it.
+func WithListener(ln net.Listener) Option { return func(c *config) { c.listener = ln } }
+
+// WithDialer makes the proxy dial its upstream with dial instead of a
+// net.Dialer: for example from inside another network namespace. The dial
+// timeout (WithDialTimeout) still applies, through dial's ctx.
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(c *config) { c.dial = dial }
+}
+
+// upstreamDialer opens the connection to the upstream for each new connection.
+type upstreamDialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// funcDialer applies the dial timeout to a dial function given WithDialer.
+type funcDialer struct {
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	timeout time.Duration
+}
+
+func (d funcDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+	}
+	return d.dial(ctx, network, addr)
+}
 
 // Stats are a proxy's counters since Listen.
 type Stats struct {
@@ -72,7 +107,7 @@ type Proxy struct {
 	upstream    atomic.Pointer[string]
 	toxics      atomic.Pointer[toxicSet]
 	metrics     *Metrics
-	dialer      net.Dialer
+	dialer      upstreamDialer
 	seed        uint64
 	ctx         context.Context // cancelled by Close or by Listen's ctx
 	cancel      context.CancelFunc
@@ -101,8 +136,8 @@ type paddedCounter struct {
 	_ [56]byte
 }
 
-// Listen starts a proxy listening on listen (use "127.0.0.1:0") and
-// forwarding to upstream. ctx bounds the accept loop's life: when it is done
+// Listen starts a proxy listening on listen (use "127.0.0.1:0"; "" with
+// WithListener) and forwarding to upstream. ctx bounds the accept loop's life: when it is done
 // the proxy shuts down as if Close was called (Close must still be called to
 // wait for its goroutines).
 func Listen(ctx context.Context, listen, upstream string, opts ...Option) (*Proxy, error) {
@@ -110,16 +145,29 @@ func Listen(ctx context.Context, listen, upstream string, opts ...Option) (*Prox
 	for _, o := range opts {
 		o(&cfg)
 	}
+	ln := cfg.listener
+	if ln != nil {
+		listen = ln.Addr().String()
+	}
 	if cfg.name == "" {
 		cfg.name = listen + "->" + upstream
 	}
 	if upstream == "" {
+		if ln != nil {
+			_ = ln.Close()
+		}
 		return nil, fmt.Errorf("proxy %s: empty upstream address", cfg.name)
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", listen)
-	if err != nil {
-		return nil, fmt.Errorf("proxy %s: listen %s: %w", cfg.name, listen, err)
+	if ln == nil {
+		var lc net.ListenConfig
+		var err error
+		if ln, err = lc.Listen(ctx, "tcp", listen); err != nil {
+			return nil, fmt.Errorf("proxy %s: listen %s: %w", cfg.name, listen, err)
+		}
+	}
+	var dialer upstreamDialer = &net.Dialer{Timeout: cfg.dialTimeout}
+	if cfg.dial != nil {
+		dialer = funcDialer{dial: cfg.dial, timeout: cfg.dialTimeout}
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	p := &Proxy{
@@ -127,7 +175,7 @@ func Listen(ctx context.Context, listen, upstream string, opts ...Option) (*Prox
 		ln:      ln,
 		addr:    ln.Addr().String(),
 		metrics: cfg.metrics,
-		dialer:  net.Dialer{Timeout: cfg.dialTimeout},
+		dialer:  dialer,
 		seed:    uint64(cfg.seed),
 		ctx:     pctx,
 		cancel:  cancel,

@@ -57,12 +57,12 @@ func (d Direction) valid() error {
 func (d Direction) has(dir Direction) bool { return d == Both || d == dir }
 
 // Toxic is one fault applied to a proxied link. The concrete toxics are
-// Latency, Bandwidth, Loss, Reset and Partition; the set is closed because
+// Latency, Bandwidth, Loss, Reset, Partition and Corrupt; the set is closed because
 // every toxic is compiled into the proxy's flat, immutable effect table that
 // the copy loop reads with one atomic load.
 type Toxic interface {
-	// Type is the toxic's kind: "latency", "bandwidth", "loss", "reset" or
-	// "partition" (the "type" label of gameday_proxy_toxics_active).
+	// Type is the toxic's kind: "latency", "bandwidth", "loss", "reset",
+	// "partition" or "corrupt" (the "type" label of gameday_proxy_toxics_active).
 	Type() string
 	// Validate reports a parameter that makes no sense.
 	Validate() error
@@ -81,6 +81,7 @@ type effects struct {
 	latency   [2]latencyEffect // indexed by Upstream, Downstream
 	bandwidth [2]int64         // bytes per second, 0 = unlimited
 	chunkLoss float64          // probability that a chunk is silently swallowed
+	corrupt   [2]float64       // probability that a chunk gets one bit flipped, indexed by direction
 	dropConn  float64          // probability that a new connection is closed
 	resetConn float64          // probability that a new connection is reset
 	blackhole bool             // partition: accept, never forward, never answer
@@ -125,7 +126,7 @@ func newToxicSet(entries []toxicEntry) *toxicSet {
 		e.toxic.apply(&s.eff)
 	}
 	for dir := range 2 {
-		s.fast[dir] = !s.eff.blackhole && s.eff.chunkLoss == 0 &&
+		s.fast[dir] = !s.eff.blackhole && s.eff.chunkLoss == 0 && s.eff.corrupt[dir] == 0 &&
 			s.eff.latency[dir].delay == 0 && s.eff.latency[dir].jitter == 0 &&
 			s.eff.bandwidth[dir] == 0
 	}

@@ -20,7 +20,7 @@ func TestListShowsTheLibrary(t *testing.T) {
 			t.Errorf("list lacks %s", name)
 		}
 	}
-	if !strings.Contains(out, "Payment slows to 800 ms") {
+	if !strings.Contains(out, "One of two payment replicas slows to 4 s") {
 		t.Errorf("descriptions missing:\n%s", out)
 	}
 
