@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
+
+	"github.com/gameday/gameday/internal/finesleep"
 )
 
 // errQueueFull is returned when a request finds every worker busy and the
@@ -22,6 +24,7 @@ type capacity struct {
 	mu       float64 // ln(p50)
 	sigma    float64 // (ln(p99) - ln(p50)) / z(0.99)
 	onQueue  func(depth int64)
+	sleeper  finesleep.Pool // service times are µs-precise, not rounded to the runtime's 1 ms timer tick
 }
 
 // z(0.99) of the standard normal distribution.
@@ -71,24 +74,9 @@ func (c *capacity) serviceTime() time.Duration {
 	return time.Duration(math.Exp(c.mu + c.sigma*rand.NormFloat64()))
 }
 
-// timerGranularity is about the shortest sleep the runtime can make here
-// (timers fire on a ~1 ms tick). Shorter service times are slept as a whole
-// tick with probability d/tick, which keeps the mean service time, and so
-// the capacity of the worker pool, right.
-const timerGranularity = time.Millisecond
-
 // work holds the worker for d, or until ctx is done.
-func work(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	if d < timerGranularity {
-		if rand.Float64() >= float64(d)/float64(timerGranularity) {
-			return
-		}
-		d = timerGranularity
-	}
-	sleep(ctx, d)
+func (c *capacity) work(ctx context.Context, d time.Duration) {
+	c.sleeper.Sleep(ctx, d)
 }
 
 // sleep waits d or until ctx is done, and reports whether it waited the whole d.

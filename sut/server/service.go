@@ -221,7 +221,7 @@ func (s *service) handle(pattern, op string, h http.HandlerFunc) {
 			writeError(sw, 499, r.Context().Err())
 			return
 		}
-		work(r.Context(), s.cap.serviceTime())
+		s.cap.work(r.Context(), s.cap.serviceTime())
 		if f.errorStatus != 0 {
 			sw.hold = true
 			h(sw, r)

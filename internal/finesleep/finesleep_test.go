@@ -1,0 +1,74 @@
+package finesleep
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+)
+
+// The point of the package: a 200 µs sleep takes about 200 µs, where a
+// runtime timer takes about a millisecond. The median of many sleeps is
+// compared with the request, not timed against a budget: the check is that
+// the overshoot is well under the runtime timer's millisecond.
+func TestSleepIsPreciseBelowAMillisecond(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("timerfd is Linux only")
+	}
+	var p Pool
+	const d = 200 * time.Microsecond
+	var took []time.Duration
+	for i := 0; i < 200; i++ {
+		start := time.Now()
+		if !p.Sleep(context.Background(), d) {
+			t.Fatal("an uncancelled sleep reported cancellation")
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	med := took[len(took)/2]
+	if med < d {
+		t.Fatalf("median sleep %v is shorter than the %v asked", med, d)
+	}
+	if med > d+600*time.Microsecond {
+		t.Errorf("median sleep %v for %v asked: no better than a runtime timer", med, d)
+	}
+	t.Logf("200 µs asked: median %v, p90 %v", med, took[len(took)*9/10])
+}
+
+func TestSleepEndsWhenTheContextEnds(t *testing.T) {
+	var p Pool
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan bool)
+	go func() { done <- p.Sleep(ctx, time.Hour) }()
+	cancel()
+	select {
+	case whole := <-done:
+		if whole {
+			t.Fatal("a cancelled sleep reported it waited the whole hour")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sleep did not end with its context")
+	}
+	// A cancelled timer is not reused: the next sleep waits its full time.
+	start := time.Now()
+	if !p.Sleep(context.Background(), 5*time.Millisecond) || time.Since(start) < 5*time.Millisecond {
+		t.Fatal("a sleep after a cancellation ended early")
+	}
+}
+
+func TestTimerSleep(t *testing.T) {
+	tm, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	start := time.Now()
+	if err := tm.Sleep(2 * time.Millisecond); err != nil || time.Since(start) < 2*time.Millisecond {
+		t.Fatalf("Sleep(2ms): %v after %v", err, time.Since(start))
+	}
+	if err := tm.SleepContext(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+}
