@@ -27,11 +27,13 @@ const (
 )
 
 // Undo is one thing a fault changed, written to the journal before the
-// fault is injected.
+// fault is injected. Kinds this package does not know (a runtime's own, such
+// as a paused container) carry what their UndoHandler needs in Ref.
 type Undo struct {
-	Kind   UndoKind `json:"kind"`
-	Proc   *ProcRef `json:"proc,omitempty"`
-	Detail string   `json:"detail"`
+	Kind   UndoKind          `json:"kind"`
+	Proc   *ProcRef          `json:"proc,omitempty"`
+	Ref    map[string]string `json:"ref,omitempty"`
+	Detail string            `json:"detail"`
 }
 
 // Intent is the journal record of a fault about to be injected.
@@ -65,7 +67,7 @@ func OpenJournal(dir string) (*Journal, error) {
 	if dir == "" {
 		return nil, errors.New("journal: no state directory")
 	}
-	for _, d := range []string{dir, filepath.Join(dir, "intents"), filepath.Join(dir, "children"), filepath.Join(dir, "runs")} {
+	for _, d := range []string{dir, filepath.Join(dir, "intents"), filepath.Join(dir, "children"), filepath.Join(dir, "runs"), filepath.Join(dir, "resources")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
@@ -94,6 +96,36 @@ func (j *Journal) WriteChild(c ChildRecord) error {
 // ClearChild removes a child record once the child is known to be gone.
 func (j *Journal) ClearChild(c ChildRecord) error {
 	return j.remove(filepath.Join("children", fileName(fmt.Sprintf("%s-%d-%d", c.RunID, c.PID, c.StartTime))))
+}
+
+// Resource is something a runtime created for a run outside the harness's
+// own processes (the containers, network and volumes of a Docker run),
+// recorded before it is created so that recovery can remove it if the
+// harness dies. Undo says what to do; an UndoHandler of the runtime does it.
+type Resource struct {
+	ID      string    `json:"id"`
+	RunID   string    `json:"runId"`
+	Created time.Time `json:"created"`
+	Undo    Undo      `json:"undo"`
+}
+
+// WriteResource records a resource of a run.
+func (j *Journal) WriteResource(r Resource) error {
+	return j.write(filepath.Join("resources", fileName(r.ID)), r)
+}
+
+// ClearResource removes a resource record once the resource is gone;
+// clearing a missing one is not an error.
+func (j *Journal) ClearResource(id string) error {
+	return j.remove(filepath.Join("resources", fileName(id)))
+}
+
+// Resources lists the resource records left in the journal, oldest first.
+func (j *Journal) Resources() ([]Resource, error) {
+	var out []Resource
+	err := readAll(filepath.Join(j.dir, "resources"), func() any { return &Resource{} }, func(v any) { out = append(out, *v.(*Resource)) })
+	sort.Slice(out, func(a, b int) bool { return out[a].Created.Before(out[b].Created) })
+	return out, err
 }
 
 // Intents lists the intents left in the journal, oldest first.

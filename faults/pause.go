@@ -33,8 +33,13 @@ func (p *pause) Prepare(context.Context) ([]Undo, error) {
 	if err != nil {
 		return nil, err
 	}
+	ud, described := p.rt.(UndoDescriber)
 	var u []Undo
 	for _, in := range sel {
+		if described {
+			u = append(u, ud.PauseUndo(in))
+			continue
+		}
 		ref := in.Ref()
 		u = append(u, Undo{Kind: UndoResume, Proc: &ref, Detail: fmt.Sprintf("pause of %s", in.ID)})
 	}

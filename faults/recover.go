@@ -15,13 +15,32 @@ type Recovery struct {
 	Left  []string // records left alone (their harness is still running)
 }
 
+// UndoHandler reverts journal records of kinds this package does not know:
+// a runtime's own, such as a paused container, a packet filter in a
+// container's network namespace or the containers of a run. Recover calls it
+// only for records of runs whose harness is gone.
+type UndoHandler interface {
+	// Handles says whether the handler reverts records of this kind.
+	Handles(kind UndoKind) bool
+	// Undo reverts one record of run runID and returns one line per action
+	// taken (or per thing found already gone), for the person recovering.
+	Undo(ctx context.Context, runID string, u Undo) ([]string, error)
+}
+
 // Recover reverts what crashed runs left in the journal: it resumes
 // processes a pause fault may have stopped, ends orphaned children (SIGCONT,
 // then SIGKILL to the child's process group) and clears the records. Each
 // process is checked by pid, start time and run id before any signal; a
 // process that is gone or not ours is only reported. Runs whose harness is
 // still alive are left alone.
-func Recover(ctx context.Context, j *Journal) (Recovery, error) {
+//
+// Records of other kinds (a runtime's intents and resources) go to the first
+// handler that handles their kind: intents first, then children, then
+// resources (so that a paused container is resumed before its run's
+// containers are removed). A record no handler takes is reported in Left and
+// kept for a later recovery that has the handler (for example once the
+// Docker engine is reachable again).
+func Recover(ctx context.Context, j *Journal, handlers ...UndoHandler) (Recovery, error) {
 	var rec Recovery
 	var errs []error
 	runs, err := j.Runs()
@@ -33,6 +52,30 @@ func Recover(ctx context.Context, j *Journal) (Recovery, error) {
 		if r.Alive() {
 			alive[r.RunID] = r
 		}
+	}
+	handler := func(k UndoKind) UndoHandler {
+		for _, h := range handlers {
+			if h.Handles(k) {
+				return h
+			}
+		}
+		return nil
+	}
+	// undoOther runs the handler of a kind this package does not know; keep
+	// says the record must stay in the journal.
+	undoOther := func(what, runID string, u Undo) (keep bool) {
+		h := handler(u.Kind)
+		if h == nil {
+			rec.Left = append(rec.Left, fmt.Sprintf("%s: %s (%s) needs a recovery handler this gameday does not have here (is the runtime's engine reachable?)", what, u.Detail, u.Kind))
+			return true
+		}
+		lines, err := h.Undo(ctx, runID, u)
+		rec.Done = append(rec.Done, lines...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("recover %s: %w", what, err))
+			return true
+		}
+		return false
 	}
 	intents, err := j.Intents()
 	if err != nil {
@@ -62,6 +105,10 @@ func Recover(ctx context.Context, j *Journal) (Recovery, error) {
 				}
 			case UndoEndsWithHarness:
 				rec.Done = append(rec.Done, fmt.Sprintf("%s: ended with the harness", u.Detail))
+			default:
+				if undoOther("fault "+in.Fault, in.RunID, u) {
+					failed = true
+				}
 			}
 		}
 		if !failed {
@@ -90,6 +137,23 @@ func Recover(ctx context.Context, j *Journal) (Recovery, error) {
 			continue
 		}
 		if err := j.ClearChild(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	resources, err := j.Resources()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, res := range resources {
+		if r, ok := alive[res.RunID]; ok {
+			rec.Left = append(rec.Left, fmt.Sprintf("%s of run %s: harness pid %d still running", res.Undo.Detail, res.RunID, r.PID))
+			continue
+		}
+		rec.Found = append(rec.Found, fmt.Sprintf("%s of run %s, created %s", res.Undo.Detail, res.RunID, res.Created.Format(time.RFC3339)))
+		if undoOther(res.Undo.Detail, res.RunID, res.Undo) {
+			continue
+		}
+		if err := j.ClearResource(res.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}

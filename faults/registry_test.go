@@ -6,7 +6,7 @@ import (
 )
 
 func TestEveryTypeIsDescribedAndItsDefaultsAreValid(t *testing.T) {
-	want := []string{"bandwidth", "corrupt", "http-abort", "http-delay", "kill", "latency", "loss", "partition", "pause", "reset"}
+	want := []string{"bandwidth", "corrupt", "http-abort", "http-delay", "kill", "latency", "loss", "partition", "pause", "reset", "stop"}
 	var got []string
 	for _, ti := range Types() {
 		got = append(got, ti.Name)

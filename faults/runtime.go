@@ -57,6 +57,15 @@ type ProcessRuntime interface {
 	Resume(ctx context.Context, inst Instance) error
 }
 
+// UndoDescriber is implemented by a runtime whose pause is not a SIGSTOP of
+// a host process (a paused container): it returns the journal record that
+// lets `gameday recover` undo the pause without the harness, through the
+// runtime's UndoHandler. Without it a pause journals an UndoResume of the
+// instance's process.
+type UndoDescriber interface {
+	PauseUndo(inst Instance) Undo
+}
+
 // Link is one call edge's fault proxy (a *proxy.Proxy satisfies it).
 type Link interface {
 	Add(t proxy.Toxic) (id string, err error)

@@ -180,6 +180,9 @@ func buildReportView(r *Run) (*reportView, error) {
 		{"run id", r.ID}, {"start", r.Start.UTC().Format(time.RFC3339Nano)}, {"end", r.End.UTC().Format(time.RFC3339Nano)},
 		{"interval", fmtNum(r.intervalSeconds()) + " s"},
 	}
+	if e.Image != "" {
+		v.Env = append(v.Env, [2]string{"image", e.Image})
+	}
 	for _, k := range sortedKeys(r.Seeds) {
 		v.Seeds = append(v.Seeds, fmt.Sprintf("%s=%d", k, r.Seeds[k]))
 	}

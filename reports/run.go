@@ -98,6 +98,7 @@ type Environment struct {
 	CPUs           int    `json:"cpus,omitempty"`
 	Hostname       string `json:"hostname,omitempty"`
 	Runtime        string `json:"runtime,omitempty"` // local | docker | kubernetes
+	Image          string `json:"image,omitempty"`   // the shop's image ID (docker runtime)
 }
 
 // CurrentEnvironment describes this process and machine.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/e2etest"
+	"github.com/gameday/gameday/internal/libtest"
 
-	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/experiments/compare"
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
@@ -29,42 +29,14 @@ func TestMain(m *testing.M) {
 	os.Exit(e2etest.Main(m, "github.com/gameday/gameday/cmd/sut", &sutBinary))
 }
 
-// shortPaymentSlowdown is the library's payment-slowdown with its timeline
-// compressed for a test: the same shop, fault, mix and SLOs; 22 s of load
-// at 40 req/s with the slow replica from 4 s to 12 s, and no steady-state
-// gate (its 5 s hold does not fit before a fault at 4 s) and at most 5
-// samples required per SLO window.
-func shortPaymentSlowdown(t *testing.T) *experiments.Experiment {
-	t.Helper()
-	name, data, err := experiments.Resolve("payment-slowdown")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := experiments.Parse(name, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &e.Spec
-	s.Load.Stages = []experiments.Stage{{Duration: experiments.Duration(22 * time.Second), Rate: 40}}
-	s.SteadyState = nil
-	if len(s.Faults) != 1 || s.Faults[0].Type != "http-delay" {
-		t.Fatalf("payment-slowdown changed: faults %+v", s.Faults)
-	}
-	s.Faults[0].At, s.Faults[0].Duration = experiments.Duration(4*time.Second), experiments.Duration(8*time.Second)
-	for i := range s.SLOs {
-		if s.SLOs[i].MinSamples > 5 { // an 8 s window holds 8 samples, not the library's 10
-			s.SLOs[i].MinSamples = 5
-		}
-	}
-	return e
-}
-
 // naive against resilient, 3 repeats each, on payment-slowdown (one slow
 // payment replica): resilient must come out significantly better on the
 // error ratio during the fault, and the harness must add little beyond the
 // runs.
 func TestNaiveVersusResilient(t *testing.T) {
-	e := shortPaymentSlowdown(t)
+	// payment-slowdown compressed: 22 s of load at 40 req/s, the slow
+	// replica from 4 s to 12 s.
+	e := libtest.Short(t, "payment-slowdown", 22*time.Second, 40, 4*time.Second, 8*time.Second)
 	journal, err := faults.OpenJournal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

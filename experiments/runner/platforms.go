@@ -5,6 +5,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/metrics"
+	"github.com/gameday/gameday/platform/docker"
 	"github.com/gameday/gameday/platform/local"
 	"github.com/gameday/gameday/sut"
 )
@@ -44,6 +45,53 @@ func (l Local) Deploy(ctx context.Context, d DeploySpec) (Deployment, error) {
 type localDeployment struct{ *local.Deployment }
 
 func (d localDeployment) Targets() []metrics.Target {
+	var out []metrics.Target
+	for _, t := range d.Deployment.Targets() {
+		out = append(out, metrics.Target{Job: t.Job, Instance: t.Instance, URL: t.URL, Labels: t.Labels})
+	}
+	return out
+}
+
+// Docker deploys the shop as Docker containers (platform/docker): one per
+// instance, from the image gameday/sut:dev, on a network of the run's own,
+// every call edge through a fault proxy in the caller's network namespace.
+type Docker struct {
+	// Image runs every instance; empty: platform/docker's default.
+	Image string
+}
+
+var _ Platform = Docker{}
+
+// Deploy creates the run's network, volumes and containers and waits until
+// every instance is ready.
+func (p Docker) Deploy(ctx context.Context, d DeploySpec) (Deployment, error) {
+	var services []docker.Service
+	for _, s := range sut.Services() {
+		services = append(services, docker.Service{Name: s, Replicas: d.Variant.Replicas(s), Stateful: sut.Stateful(s)})
+	}
+	var edges []faults.Edge
+	for _, e := range sut.Edges() {
+		edges = append(edges, faults.Edge{From: e.From, To: e.To})
+	}
+	dep, err := docker.Start(ctx, docker.Config{
+		Image: p.Image, Services: services, Edges: edges, Gateway: "gateway",
+		Policy: d.PolicyFile, Variant: d.Variant.Name, RunDir: d.RunDir,
+		Journal: d.Journal, RunID: d.RunID, Seed: d.Seed,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d.Logger != nil {
+		d.Logger.Info("docker deployment", "image", dep.ImageID(), "network", dep.Network(), "subnet", dep.Subnet())
+	}
+	return dockerDeployment{dep}, nil
+}
+
+// dockerDeployment adapts the Docker deployment's targets to the metrics
+// package's type.
+type dockerDeployment struct{ *docker.Deployment }
+
+func (d dockerDeployment) Targets() []metrics.Target {
 	var out []metrics.Target
 	for _, t := range d.Deployment.Targets() {
 		out = append(out, metrics.Target{Job: t.Job, Instance: t.Instance, URL: t.URL, Labels: t.Labels})

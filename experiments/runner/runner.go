@@ -261,6 +261,9 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	r.dep = dep
+	if im, ok := dep.(interface{ ImageID() string }); ok {
+		r.record.Environment.Image = im.ImageID()
+	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/platform/docker"
 )
 
 // newRecoverCommand reverts what crashed runs left behind, from the journal.
@@ -19,7 +22,12 @@ $XDG_STATE_HOME/gameday, else ~/.local/state/gameday) and, for every run whose
 harness is no longer running, resumes paused processes, ends orphaned shop
 processes and clears the records. A process is only signalled after checking
 that it is the one the run started (pid, start time and run id); records of a
-run that is still going are left alone. Safe to run at any time.`,
+run that is still going are left alone. For the docker runtime (when the
+Docker engine answers) it unpauses containers, removes the packet filter
+chains of partitions from their network namespaces, and removes the run's
+containers, network and volumes, each only if it carries the run's label;
+without the engine those records are reported and kept. Safe to run at any
+time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := gs.StateDir()
@@ -27,7 +35,18 @@ run that is still going are left alone. Safe to run at any time.`,
 			if err != nil {
 				return errext.WithExitCode(err, errext.Platform)
 			}
-			rec, err := faults.Recover(cmd.Context(), j)
+			// The Docker runtime's records (paused containers, packet
+			// filters, a run's containers) need the engine; without it they
+			// are reported and kept for a later recover.
+			var handlers []faults.UndoHandler
+			pctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
+			cli, derr := docker.NewClient(pctx)
+			cancel()
+			if derr == nil {
+				defer cli.Close()
+				handlers = append(handlers, &docker.Recoverer{Client: cli})
+			}
+			rec, err := faults.Recover(cmd.Context(), j, handlers...)
 			w := gs.Stdout
 			if len(rec.Found) == 0 && len(rec.Left) == 0 && err == nil {
 				fmt.Fprintf(w, "nothing to recover in %s\n", dir)

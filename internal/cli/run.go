@@ -41,7 +41,7 @@ fired; 2 invalid input; 3 the platform failed (deploy, inject or revert);
 		RunE: func(_ *cobra.Command, args []string) error { return runGameday(gs, args[0], f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.runtime, "runtime", "", "override spec.runtime (local)")
+	fl.StringVar(&f.runtime, "runtime", "", "override spec.runtime (local|docker)")
 	fl.StringVar(&f.variant, "variant", "", "run another variant: an inline one of the file's spec.variants, or one of the shop's ("+strings.Join(policy.Names(), ", ")+")")
 	fl.Int64Var(&f.seed, "seed", 0, "override the load's seed (deterministic mix, targets and jitter)")
 	fl.StringVar(&f.prometheus, "prometheus", "", "query this Prometheus (URL) instead of the embedded engine; it must read the targets file (--file-sd) and load gameday's recording rules (docs/prometheus.md)")
@@ -118,7 +118,8 @@ func runnerBase(gs *GlobalState, verbose bool) (runner.Options, error) {
 	}
 	return runner.Options{
 		Platforms: map[string]runner.Platform{
-			"local": runner.Local{Command: []string{exe, "sut"}},
+			"local":  runner.Local{Command: []string{exe, "sut"}},
+			"docker": runner.Docker{},
 		},
 		Journal: journal, Out: gs.Stdout, TTY: gs.StdoutIsTTY, Version: Version,
 		Logger: slog.New(slog.NewTextHandler(gs.Stderr, &slog.HandlerOptions{Level: level})),

@@ -1,0 +1,56 @@
+package docker
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/gameday/gameday/faults"
+)
+
+func TestLevelsStartCalleesBeforeCallers(t *testing.T) {
+	services := []Service{{Name: "gateway"}, {Name: "orders"}, {Name: "payment"}, {Name: "catalog"}, {Name: "inventory"}}
+	edges := []faults.Edge{{From: "gateway", To: "orders"}, {From: "gateway", To: "catalog"}, {From: "orders", To: "payment"},
+		{From: "orders", To: "catalog"}, {From: "catalog", To: "inventory"}}
+	ordered, err := order(services, edges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(levels(ordered, edges))
+	want := "[[{payment 0 false} {inventory 0 false}] [{catalog 0 false}] [{orders 0 false}] [{gateway 0 false}]]"
+	if got != want {
+		t.Errorf("levels %s, want %s", got, want)
+	}
+	if _, err := order(services, append(edges, faults.Edge{From: "payment", To: "gateway"})); err == nil {
+		t.Error("a call cycle was accepted")
+	}
+}
+
+func TestCheckOwnedRefusesWhatLacksTheRunsLabel(t *testing.T) {
+	st := func(labels map[string]string) container.InspectResponse {
+		return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: "0123456789abcdef", Name: "/c"},
+			Config: &container.Config{Labels: labels}}
+	}
+	if err := checkOwned(st(map[string]string{LabelRun: "r1"}), "r1"); err != nil {
+		t.Errorf("own container refused: %v", err)
+	}
+	for _, labels := range []map[string]string{nil, {LabelRun: "r2"}, {LabelService: "payment"}} {
+		if err := checkOwned(st(labels), "r1"); !errors.Is(err, ErrForeign) {
+			t.Errorf("labels %v: %v, want ErrForeign", labels, err)
+		}
+	}
+	if err := checkOwned(st(map[string]string{LabelRun: ""}), ""); !errors.Is(err, ErrForeign) {
+		t.Errorf("an empty run id matched: %v", err)
+	}
+}
+
+func TestChainNamesFitIptables(t *testing.T) {
+	d := &Deployment{cfg: Config{RunID: "payment-slowdown-20260101T120000Z"}}
+	l := &edgeLink{d: d, caller: &instance{id: "orders-0"}, callee: &instance{id: "payment-1"}}
+	a, b := l.chainName(1), l.chainName(2)
+	if len(a) > 28 || a == b || a[:3] != "GD-" {
+		t.Errorf("chain names %q %q", a, b)
+	}
+}

@@ -1,0 +1,41 @@
+//go:build docker
+
+package docker
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestDeployServesCheckoutAndCloseLeavesNothing(t *testing.T) {
+	for _, variant := range []string{"naive", "resilient"} {
+		t.Run(variant, func(t *testing.T) {
+			d := deployShop(t, variant, map[string]int{"payment": 2}, nil)
+			for _, s := range d.Status() {
+				if s.State != StateRunning {
+					t.Errorf("%s: %s", s.ID, s.State)
+				}
+			}
+			if code, body := do(t, http.MethodGet, d.GatewayURL()+"/api/products", ""); code != 200 {
+				t.Fatalf("GET /api/products: %d %s", code, body)
+			}
+			for i := range 4 {
+				if code, body := checkout(t, d, "u"+string(rune('a'+i))); code != 200 && code != 201 {
+					t.Fatalf("checkout %d: %d %s", i, code, body)
+				}
+			}
+			for _, tg := range d.Targets() {
+				if code, body := do(t, http.MethodGet, tg.URL, ""); code != 200 || !strings.Contains(body, "shop_") {
+					t.Errorf("scrape %s (%s): %d", tg.URL, tg.Instance, code)
+				}
+			}
+			ins, err := d.Instances("payment")
+			if err != nil || len(ins) != 2 {
+				t.Fatalf("payment instances %v %v", ins, err)
+			}
+			_ = context.Background()
+		})
+	}
+}

@@ -1,0 +1,260 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/sut/client"
+)
+
+// Instances implements faults.InstanceLister: the running (or paused)
+// instances of a service. PID is the container's init process as the host
+// sees it; the container itself is what the faults act on.
+func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
+	ins, ok := d.instances[service]
+	if !ok {
+		return nil, fmt.Errorf("no service %q (deployed: %s)", service, strings.Join(d.serviceNames(), ", "))
+	}
+	var out []faults.Instance
+	for _, in := range ins {
+		in.mu.Lock()
+		if in.gen != nil && !in.gen.done() {
+			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id,
+				PID: in.gen.pid, StartTime: in.gen.startTime, RunID: d.cfg.RunID})
+		}
+		in.mu.Unlock()
+	}
+	return out, nil
+}
+
+// current returns the instance and its start if that start is still the
+// one described by fi.
+func (d *Deployment) current(fi faults.Instance) (*instance, *generation, error) {
+	in, err := d.instance(fi.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.gen == nil || in.gen.pid != fi.PID || in.gen.done() {
+		return in, nil, nil
+	}
+	return in, in.gen, nil
+}
+
+// Kill implements faults.ProcessRuntime: SIGKILL to the container (after
+// checking its labels), then the restart policy. It returns once the
+// container has stopped.
+func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.RestartPolicy) error {
+	return d.end(ctx, fi, pol, 0)
+}
+
+// Stop ends the instance gracefully: SIGTERM, SIGKILL after grace, then the
+// restart policy, like Kill. It returns once the container has stopped.
+func (d *Deployment) Stop(ctx context.Context, fi faults.Instance, grace time.Duration, pol faults.RestartPolicy) error {
+	return d.end(ctx, fi, pol, max(grace, time.Nanosecond))
+}
+
+// end kills (grace 0) or stops the container of fi.
+func (d *Deployment) end(ctx context.Context, fi faults.Instance, pol faults.RestartPolicy, grace time.Duration) error {
+	in, gen, err := d.current(fi)
+	if err != nil {
+		return err
+	}
+	if gen == nil {
+		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
+	}
+	st, err := d.inspect(ctx, in)
+	if err != nil {
+		return err
+	}
+	in.mu.Lock()
+	in.pending = &pol
+	in.mu.Unlock()
+	if st.State != nil && st.State.Paused {
+		// A frozen container cannot act on a signal until thawed.
+		if err := d.cli.ContainerUnpause(ctx, in.cid); err != nil {
+			return fmt.Errorf("unpause %s before stopping it: %w", in.name, err)
+		}
+	}
+	if grace == 0 {
+		err = d.cli.ContainerKill(ctx, in.cid, "SIGKILL")
+	} else {
+		secs := int(math.Ceil(grace.Seconds()))
+		err = d.cli.ContainerStop(ctx, in.cid, container.StopOptions{Timeout: &secs})
+	}
+	if err != nil {
+		in.mu.Lock()
+		in.pending = nil
+		in.mu.Unlock()
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+	select {
+	case <-gen.exited:
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s: %w", fi.ID, ctx.Err())
+	}
+	in.mu.Lock()
+	if in.gen == gen {
+		in.gen, in.state = nil, StateDown
+	}
+	in.mu.Unlock()
+	return nil
+}
+
+// Restart implements faults.ProcessRuntime: it wakes a down instance and
+// waits until it is up again; a running instance is left alone.
+func (d *Deployment) Restart(ctx context.Context, fi faults.Instance) error {
+	in, err := d.instance(fi.ID)
+	if err != nil {
+		return err
+	}
+	in.mu.Lock()
+	if in.gen != nil || in.state == StateStopped {
+		in.mu.Unlock()
+		return nil
+	}
+	up := in.up
+	in.mu.Unlock()
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-up:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("restart %s: %w", fi.ID, ctx.Err())
+	}
+}
+
+// Pause implements faults.ProcessRuntime: the container is paused (its
+// cgroup frozen) after checking its labels. Pausing a paused container is
+// not an error.
+func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
+	in, gen, err := d.current(fi)
+	if err != nil {
+		return err
+	}
+	if gen == nil {
+		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
+	}
+	st, err := d.inspect(ctx, in)
+	if err != nil {
+		return err
+	}
+	if st.State == nil || !st.State.Running {
+		return fmt.Errorf("%s is not running", in.name)
+	}
+	if !st.State.Paused {
+		if err := d.cli.ContainerPause(ctx, in.cid); err != nil {
+			return fmt.Errorf("%s: %w", in.name, err)
+		}
+	}
+	in.mu.Lock()
+	if in.gen == gen {
+		in.state = StatePaused
+	}
+	in.mu.Unlock()
+	return nil
+}
+
+// Resume implements faults.ProcessRuntime. Resuming a container that is
+// gone, stopped or not paused is not an error.
+func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
+	in, err := d.instance(fi.ID)
+	if err != nil {
+		return err
+	}
+	st, err := d.inspect(ctx, in)
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.State != nil && st.State.Paused {
+		if err := d.cli.ContainerUnpause(ctx, in.cid); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("%s: %w", in.name, err)
+		}
+	}
+	in.mu.Lock()
+	if in.state == StatePaused {
+		in.state = StateRunning
+	}
+	in.mu.Unlock()
+	return nil
+}
+
+// PauseUndo implements faults.UndoDescriber: `gameday recover` unpauses
+// the container (if it still carries the run's label) without the harness.
+func (d *Deployment) PauseUndo(fi faults.Instance) faults.Undo {
+	ref := map[string]string{"run": d.cfg.RunID}
+	name := fi.ID
+	if in, err := d.instance(fi.ID); err == nil {
+		ref["container"], ref["name"], name = in.cid, in.name, in.name
+	}
+	return faults.Undo{Kind: UndoUnpause, Ref: ref, Detail: fmt.Sprintf("pause of %s (container %s)", fi.ID, name)}
+}
+
+// SetHTTPFault implements faults.HTTPRuntime through the instance's admin
+// fault API (on its stable control address on the host, so that a link
+// fault on the same service does not block it).
+func (d *Deployment) SetHTTPFault(ctx context.Context, fi faults.Instance, f faults.HTTPFault) (string, error) {
+	base, err := d.AdminURL(fi.ID)
+	if err != nil {
+		return "", err
+	}
+	in, _ := d.instance(fi.ID)
+	if _, err := d.inspect(ctx, in); err != nil {
+		return "", err
+	}
+	af := client.AdminFault{Operation: f.Operation, Edge: f.Edge, Percent: f.Percent * 100, Delay: f.Delay, Jitter: f.Jitter, Status: f.Status}
+	switch {
+	case f.Status != 0:
+		af.Kind = client.KindAbort
+	case f.Delay > 0:
+		af.Kind = client.KindDelay
+	default:
+		return "", fmt.Errorf("http fault on %s: neither a status nor a delay", fi.ID)
+	}
+	id, err := client.SetFault(ctx, base, d.cfg.AdminToken, af)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fi.ID, err)
+	}
+	return id, nil
+}
+
+// ClearHTTPFault implements faults.HTTPRuntime. An instance that is down
+// holds no fault (faults live in its memory), so clearing it succeeds.
+func (d *Deployment) ClearHTTPFault(ctx context.Context, fi faults.Instance, id string) error {
+	base, err := d.AdminURL(fi.ID)
+	if err != nil {
+		return err
+	}
+	_, gen, err := d.current(fi)
+	if err != nil {
+		return err
+	}
+	if gen == nil {
+		return nil
+	}
+	if err := client.ClearFault(ctx, base, d.cfg.AdminToken, id); err != nil {
+		return fmt.Errorf("%s: %w", fi.ID, err)
+	}
+	return nil
+}
+
+var (
+	_ faults.ProcessRuntime = (*Deployment)(nil)
+	_ faults.LinkRuntime    = (*Deployment)(nil)
+	_ faults.HTTPRuntime    = (*Deployment)(nil)
+	_ faults.UndoDescriber  = (*Deployment)(nil)
+)
