@@ -25,12 +25,8 @@ func (l Local) Deploy(ctx context.Context, d DeploySpec) (Deployment, error) {
 	for _, s := range sut.Services() {
 		services = append(services, local.Service{Name: s, Replicas: d.Variant.Replicas(s)})
 	}
-	var edges []faults.Edge
-	for _, e := range sut.Edges() {
-		edges = append(edges, faults.Edge{From: e.From, To: e.To})
-	}
 	dep, err := local.Start(ctx, local.Config{
-		Command: l.Command, Services: services, Edges: edges, Gateway: "gateway",
+		Command: l.Command, Services: services, Edges: shopEdges(), Gateway: "gateway",
 		Policy: d.PolicyFile, Variant: d.Variant.Name, RunDir: d.RunDir,
 		Journal: d.Journal, RunID: d.RunID, Seed: d.Seed,
 	})
@@ -40,17 +36,39 @@ func (l Local) Deploy(ctx context.Context, d DeploySpec) (Deployment, error) {
 	return localDeployment{dep}, nil
 }
 
+// shopEdges lists the shop's call edges as the platforms take them.
+func shopEdges() []faults.Edge {
+	var edges []faults.Edge
+	for _, e := range sut.Edges() {
+		edges = append(edges, faults.Edge{From: e.From, To: e.To})
+	}
+	return edges
+}
+
+// platformTarget is a platform's scrape target: any struct with the fields
+// of metrics.Target (local.Target, docker.Target).
+type platformTarget interface {
+	~struct {
+		Job, Instance, URL string
+		Labels             map[string]string
+	}
+}
+
+// metricsTargets converts a platform's scrape targets to the metrics
+// package's type.
+func metricsTargets[T platformTarget](ts []T) []metrics.Target {
+	var out []metrics.Target
+	for _, t := range ts {
+		out = append(out, metrics.Target(t))
+	}
+	return out
+}
+
 // localDeployment adapts the local deployment's targets to the metrics
 // package's type.
 type localDeployment struct{ *local.Deployment }
 
-func (d localDeployment) Targets() []metrics.Target {
-	var out []metrics.Target
-	for _, t := range d.Deployment.Targets() {
-		out = append(out, metrics.Target{Job: t.Job, Instance: t.Instance, URL: t.URL, Labels: t.Labels})
-	}
-	return out
-}
+func (d localDeployment) Targets() []metrics.Target { return metricsTargets(d.Deployment.Targets()) }
 
 // Docker deploys the shop as Docker containers (platform/docker): one per
 // instance, from the image gameday/sut:dev, on a network of the run's own,
@@ -69,12 +87,8 @@ func (p Docker) Deploy(ctx context.Context, d DeploySpec) (Deployment, error) {
 	for _, s := range sut.Services() {
 		services = append(services, docker.Service{Name: s, Replicas: d.Variant.Replicas(s), Stateful: sut.Stateful(s)})
 	}
-	var edges []faults.Edge
-	for _, e := range sut.Edges() {
-		edges = append(edges, faults.Edge{From: e.From, To: e.To})
-	}
 	dep, err := docker.Start(ctx, docker.Config{
-		Image: p.Image, Services: services, Edges: edges, Gateway: "gateway",
+		Image: p.Image, Services: services, Edges: shopEdges(), Gateway: "gateway",
 		Policy: d.PolicyFile, Variant: d.Variant.Name, RunDir: d.RunDir,
 		Journal: d.Journal, RunID: d.RunID, Seed: d.Seed,
 	})
@@ -91,10 +105,4 @@ func (p Docker) Deploy(ctx context.Context, d DeploySpec) (Deployment, error) {
 // package's type.
 type dockerDeployment struct{ *docker.Deployment }
 
-func (d dockerDeployment) Targets() []metrics.Target {
-	var out []metrics.Target
-	for _, t := range d.Deployment.Targets() {
-		out = append(out, metrics.Target{Job: t.Job, Instance: t.Instance, URL: t.URL, Labels: t.Labels})
-	}
-	return out
-}
+func (d dockerDeployment) Targets() []metrics.Target { return metricsTargets(d.Deployment.Targets()) }

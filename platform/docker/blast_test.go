@@ -15,6 +15,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // startForeign starts a payment container that is not part of the run but
@@ -23,7 +24,7 @@ import (
 func startForeign(t *testing.T, d *Deployment) string {
 	t.Helper()
 	ctx := context.Background()
-	run := "foreign-" + randomHex(4)
+	run := "foreign-" + fleet.RandomHex(4)
 	resp, err := d.cli.ContainerCreate(ctx, &container.Config{
 		Image:  d.imageID,
 		Cmd:    []string{"serve", "--service", "payment", "--listen", "0.0.0.0:8080", "--instance", "payment-0", "--variant", "naive", "--data", "/tmp", "--replicas", "1"},

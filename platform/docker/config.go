@@ -10,16 +10,13 @@
 package docker
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/docker/docker/client"
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // DefaultImage is the shop's image, built offline by
@@ -61,12 +58,10 @@ type Service struct {
 // own (or is killed by a kill fault with restart "delay"): restarted after
 // Delay, doubling for each restart in a row up to MaxDelay, the count reset
 // once it ran for ResetAfter (a kubelet's CrashLoopBackOff, shorter).
-type RestartConfig struct {
-	Never      bool
-	Delay      time.Duration // default 1s
-	MaxDelay   time.Duration // default 30s
-	ResetAfter time.Duration // default 10s
-}
+// Fields: Never bool; Delay (default 1s), MaxDelay (default 30s),
+// ResetAfter (default 10s) time.Duration. It is the same type as
+// local.RestartConfig.
+type RestartConfig = fleet.RestartConfig
 
 // Config describes a Docker deployment of the shop.
 type Config struct {
@@ -111,93 +106,11 @@ func (c *Config) defaults() error {
 	if c.Image == "" {
 		c.Image = DefaultImage
 	}
-	if len(c.Services) == 0 {
-		return errors.New("no services to deploy")
-	}
-	if c.RunDir == "" {
-		return errors.New("no run directory")
-	}
-	if c.Gateway == "" {
-		c.Gateway = "gateway"
-	}
-	known := map[string]bool{}
-	for _, s := range c.Services {
-		if s.Replicas < 1 {
-			return fmt.Errorf("service %s: %d replicas", s.Name, s.Replicas)
-		}
-		known[s.Name] = true
-	}
-	if !known[c.Gateway] {
-		return fmt.Errorf("gateway %q is not among the services", c.Gateway)
-	}
-	for _, e := range c.Edges {
-		if !known[e.From] || !known[e.To] {
-			return fmt.Errorf("edge %s→%s names a service that is not deployed", e.From, e.To)
-		}
-	}
-	if c.RunID == "" {
-		c.RunID = "docker-" + randomHex(6)
-	}
-	if c.AdminToken == "" {
-		c.AdminToken = randomHex(16)
-	}
-	if c.Restart.Delay <= 0 {
-		c.Restart.Delay = time.Second
-	}
-	if c.Restart.MaxDelay < c.Restart.Delay {
-		c.Restart.MaxDelay = max(30*time.Second, c.Restart.Delay)
-	}
-	if c.Restart.ResetAfter <= 0 {
-		c.Restart.ResetAfter = 10 * time.Second
-	}
-	if c.ReadyTimeout <= 0 {
-		c.ReadyTimeout = 30 * time.Second
-	}
-	if c.StopGrace <= 0 {
-		c.StopGrace = 5 * time.Second
-	}
-	return nil
+	cm := fleet.Common{Gateway: c.Gateway, RunDir: c.RunDir, RunID: c.RunID, AdminToken: c.AdminToken,
+		Restart: c.Restart, ReadyTimeout: c.ReadyTimeout, StopGrace: c.StopGrace}
+	err := cm.Defaults(fleet.Specs(c.Services, Service.spec), c.Edges, "docker", 30*time.Second)
+	c.Gateway, c.RunID, c.AdminToken, c.Restart, c.ReadyTimeout, c.StopGrace = cm.Gateway, cm.RunID, cm.AdminToken, cm.Restart, cm.ReadyTimeout, cm.StopGrace
+	return err
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// order returns the services callees first, so that every callee is up
-// before its callers start.
-func order(services []Service, edges []faults.Edge) ([]Service, error) {
-	byName := map[string]Service{}
-	for _, s := range services {
-		byName[s.Name] = s
-	}
-	state := map[string]int{} // 1 visiting, 2 done
-	var out []Service
-	var visit func(string) error
-	visit = func(n string) error {
-		switch state[n] {
-		case 1:
-			return fmt.Errorf("call cycle through %s", n)
-		case 2:
-			return nil
-		}
-		state[n] = 1
-		for _, e := range edges {
-			if e.From == n {
-				if err := visit(e.To); err != nil {
-					return err
-				}
-			}
-		}
-		state[n] = 2
-		out = append(out, byName[n])
-		return nil
-	}
-	for _, s := range services {
-		if err := visit(s.Name); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
+func (s Service) spec() fleet.Service { return fleet.Service{Name: s.Name, Replicas: s.Replicas} }

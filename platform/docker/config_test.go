@@ -2,31 +2,10 @@ package docker
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
-
-	"github.com/gameday/gameday/faults"
 )
-
-func TestLevelsStartCalleesBeforeCallers(t *testing.T) {
-	services := []Service{{Name: "gateway"}, {Name: "orders"}, {Name: "payment"}, {Name: "catalog"}, {Name: "inventory"}}
-	edges := []faults.Edge{{From: "gateway", To: "orders"}, {From: "gateway", To: "catalog"}, {From: "orders", To: "payment"},
-		{From: "orders", To: "catalog"}, {From: "catalog", To: "inventory"}}
-	ordered, err := order(services, edges)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := fmt.Sprint(levels(ordered, edges))
-	want := "[[{payment 0 false} {inventory 0 false}] [{catalog 0 false}] [{orders 0 false}] [{gateway 0 false}]]"
-	if got != want {
-		t.Errorf("levels %s, want %s", got, want)
-	}
-	if _, err := order(services, append(edges, faults.Edge{From: "payment", To: "gateway"})); err == nil {
-		t.Error("a call cycle was accepted")
-	}
-}
 
 func TestCheckOwnedRefusesWhatLacksTheRunsLabel(t *testing.T) {
 	st := func(labels map[string]string) container.InspectResponse {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/dockertest"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // crashHarness is the harness the crash test kills: it deploys the shop
@@ -74,7 +75,7 @@ func TestSIGKILLedHarnessThenRecoverLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
-	runID := "dt-crash-" + randomHex(4)
+	runID := "dt-crash-" + fleet.RandomHex(4)
 	t.Cleanup(func() { // whatever happens, nothing of the run stays
 		_, _ = removeRun(context.Background(), cli, runID, time.Second, nil)
 	})

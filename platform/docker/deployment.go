@@ -6,12 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,15 +25,12 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
-// Target is one Prometheus scrape target.
-type Target struct {
-	Job      string
-	Instance string
-	URL      string
-	Labels   map[string]string
-}
+// Target is one Prometheus scrape target (fields Job, Instance, URL and
+// Labels). It is the same type as local.Target.
+type Target = fleet.Target
 
 // Instance states.
 const (
@@ -82,11 +77,10 @@ type Deployment struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
-	services  []Service
+	graph     *fleet.Graph
 	instances map[string][]*instance
 	all       []*instance
 	links     map[faults.Edge][]faults.Link
-	edges     []faults.Edge
 	clientPx  []*proxy.Proxy // client → gateway#i, on the host
 
 	mu        sync.Mutex
@@ -101,7 +95,7 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
-	ordered, err := order(cfg.Services, cfg.Edges)
+	ordered, err := fleet.Order(cfg.Services, Service.spec, cfg.Edges)
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
@@ -112,12 +106,11 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 		cfg:       cfg,
 		cli:       cfg.Client,
 		client:    &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
-		services:  cfg.Services,
+		graph:     fleet.NewGraph(fleet.Specs(cfg.Services, Service.spec), cfg.Edges, cfg.Gateway),
 		instances: map[string][]*instance{},
 		links:     map[faults.Edge][]faults.Link{},
 		netName:   "gameday-" + cfg.RunID,
 	}
-	d.edges = append([]faults.Edge{{From: faults.ClientCaller, To: cfg.Gateway}}, cfg.Edges...)
 	if d.cli == nil {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		d.cli, err = NewClient(pctx)
@@ -191,7 +184,7 @@ func (d *Deployment) deploy(ctx context.Context, ordered []Service) error {
 			id := fmt.Sprintf("%s-%d", s.Name, i)
 			in := &instance{service: s.Name, index: i, id: id, ip: next, state: StateDown,
 				name: fmt.Sprintf("gameday-%s-%s", d.cfg.RunID, id),
-				wake: make(chan struct{}, 1), up: make(chan struct{})}
+				life: fleet.NewLife(d.cfg.Restart)}
 			d.instances[s.Name] = append(d.instances[s.Name], in)
 			d.all = append(d.all, in)
 			next = next.Next()
@@ -224,7 +217,7 @@ func (d *Deployment) deploy(ctx context.Context, ordered []Service) error {
 			}
 		}
 	}
-	for _, level := range levels(ordered, d.cfg.Edges) {
+	for _, level := range fleet.Levels(ordered, Service.spec, d.cfg.Edges) {
 		if err := d.startLevel(ctx, level); err != nil {
 			return err
 		}
@@ -258,27 +251,6 @@ func (d *Deployment) args(s Service, in *instance) []string {
 
 // portKey is the container port every instance publishes.
 var portKey = nat.Port(fmt.Sprintf("%d/tcp", containerPort))
-
-// levels groups the services by their distance from the leaves of the call
-// graph: every callee of a service is in an earlier level.
-func levels(ordered []Service, edges []faults.Edge) [][]Service {
-	depth := map[string]int{}
-	var out [][]Service
-	for _, s := range ordered { // callees first: their depth is known
-		dd := 0
-		for _, e := range edges {
-			if e.From == s.Name {
-				dd = max(dd, depth[e.To]+1)
-			}
-		}
-		depth[s.Name] = dd
-		for len(out) <= dd {
-			out = append(out, nil)
-		}
-		out[dd] = append(out[dd], s)
-	}
-	return out
-}
 
 // startLevel starts every instance of the services of one level at once
 // (their callees are up), then their host proxies and supervisors.
@@ -418,11 +390,7 @@ func (d *Deployment) copyPolicy(ctx context.Context, in *instance) error {
 	return nil
 }
 
-func (d *Deployment) seed(name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return d.cfg.Seed ^ int64(h.Sum64())
-}
+func (d *Deployment) seed(name string) int64 { return fleet.Seed(d.cfg.Seed, name) }
 
 func (d *Deployment) isClosing() bool {
 	d.mu.Lock()
@@ -538,10 +506,7 @@ func (d *Deployment) GatewayURLs() []string {
 func (d *Deployment) Targets() []Target {
 	var out []Target
 	for _, in := range d.all {
-		out = append(out, Target{
-			Job: in.service, Instance: in.id, URL: "http://" + in.ctl.Addr() + "/metrics",
-			Labels: map[string]string{"runtime": "docker"},
-		})
+		out = append(out, fleet.MetricsTarget(in.service, in.id, in.ctl.Addr(), "docker"))
 	}
 	return out
 }
@@ -560,7 +525,7 @@ func (d *Deployment) Status() []InstanceStatus {
 	var out []InstanceStatus
 	for _, in := range d.all {
 		in.mu.Lock()
-		s := InstanceStatus{State: in.state, Container: in.name, IP: in.ip, Restarts: in.restarts,
+		s := InstanceStatus{State: in.state, Container: in.name, IP: in.ip, Restarts: in.life.Restarts(),
 			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id, RunID: d.cfg.RunID}}
 		if in.ctl != nil {
 			s.Stable = in.ctl.Addr()
@@ -590,13 +555,4 @@ func (d *Deployment) instance(id string) (*instance, error) {
 		}
 	}
 	return nil, fmt.Errorf("no instance %q", id)
-}
-
-func (d *Deployment) serviceNames() []string {
-	var out []string
-	for _, s := range d.services {
-		out = append(out, s.Name)
-	}
-	sort.Strings(out)
-	return out
 }

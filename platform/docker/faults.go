@@ -4,24 +4,23 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/gameday/gameday/faults"
-	"github.com/gameday/gameday/sut/client"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // Instances implements faults.InstanceLister: the running (or paused)
 // instances of a service. PID is the container's init process as the host
 // sees it; the container itself is what the faults act on.
 func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
-	ins, ok := d.instances[service]
-	if !ok {
-		return nil, fmt.Errorf("no service %q (deployed: %s)", service, strings.Join(d.serviceNames(), ", "))
+	if err := d.graph.CheckService(service); err != nil {
+		return nil, err
 	}
+	ins := d.instances[service]
 	var out []faults.Instance
 	for _, in := range ins {
 		in.mu.Lock()
@@ -62,21 +61,32 @@ func (d *Deployment) Stop(ctx context.Context, fi faults.Instance, grace time.Du
 	return d.end(ctx, fi, pol, max(grace, time.Nanosecond))
 }
 
-// end kills (grace 0) or stops the container of fi.
-func (d *Deployment) end(ctx context.Context, fi faults.Instance, pol faults.RestartPolicy, grace time.Duration) error {
+// running returns the instance of fi, its current start and its container's
+// state, or an error if that start is over or the container is not the
+// run's.
+func (d *Deployment) running(ctx context.Context, fi faults.Instance) (*instance, *generation, container.InspectResponse, error) {
 	in, gen, err := d.current(fi)
 	if err != nil {
-		return err
+		return nil, nil, container.InspectResponse{}, err
 	}
 	if gen == nil {
-		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
+		return nil, nil, container.InspectResponse{}, fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
 	}
 	st, err := d.inspect(ctx, in)
+	if err != nil {
+		return nil, nil, st, err
+	}
+	return in, gen, st, nil
+}
+
+// end kills (grace 0) or stops the container of fi.
+func (d *Deployment) end(ctx context.Context, fi faults.Instance, pol faults.RestartPolicy, grace time.Duration) error {
+	in, gen, st, err := d.running(ctx, fi)
 	if err != nil {
 		return err
 	}
 	in.mu.Lock()
-	in.pending = &pol
+	in.life.Pend(pol)
 	in.mu.Unlock()
 	if st.State != nil && st.State.Paused {
 		// A frozen container cannot act on a signal until thawed.
@@ -92,7 +102,7 @@ func (d *Deployment) end(ctx context.Context, fi faults.Instance, pol faults.Res
 	}
 	if err != nil {
 		in.mu.Lock()
-		in.pending = nil
+		in.life.Unpend()
 		in.mu.Unlock()
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
@@ -121,32 +131,16 @@ func (d *Deployment) Restart(ctx context.Context, fi faults.Instance) error {
 		in.mu.Unlock()
 		return nil
 	}
-	up := in.up
+	up := in.life.Wake()
 	in.mu.Unlock()
-	select {
-	case in.wake <- struct{}{}:
-	default:
-	}
-	select {
-	case <-up:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("restart %s: %w", fi.ID, ctx.Err())
-	}
+	return fleet.AwaitUp(ctx, up, fi.ID)
 }
 
 // Pause implements faults.ProcessRuntime: the container is paused (its
 // cgroup frozen) after checking its labels. Pausing a paused container is
 // not an error.
 func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
-	in, gen, err := d.current(fi)
-	if err != nil {
-		return err
-	}
-	if gen == nil {
-		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
-	}
-	st, err := d.inspect(ctx, in)
+	in, gen, st, err := d.running(ctx, fi)
 	if err != nil {
 		return err
 	}
@@ -206,7 +200,8 @@ func (d *Deployment) PauseUndo(fi faults.Instance) faults.Undo {
 
 // SetHTTPFault implements faults.HTTPRuntime through the instance's admin
 // fault API (on its stable control address on the host, so that a link
-// fault on the same service does not block it).
+// fault on the same service does not block it), after checking that the
+// container is the run's.
 func (d *Deployment) SetHTTPFault(ctx context.Context, fi faults.Instance, f faults.HTTPFault) (string, error) {
 	base, err := d.AdminURL(fi.ID)
 	if err != nil {
@@ -216,40 +211,21 @@ func (d *Deployment) SetHTTPFault(ctx context.Context, fi faults.Instance, f fau
 	if _, err := d.inspect(ctx, in); err != nil {
 		return "", err
 	}
-	af := client.AdminFault{Operation: f.Operation, Edge: f.Edge, Percent: f.Percent * 100, Delay: f.Delay, Jitter: f.Jitter, Status: f.Status}
-	switch {
-	case f.Status != 0:
-		af.Kind = client.KindAbort
-	case f.Delay > 0:
-		af.Kind = client.KindDelay
-	default:
-		return "", fmt.Errorf("http fault on %s: neither a status nor a delay", fi.ID)
-	}
-	id, err := client.SetFault(ctx, base, d.cfg.AdminToken, af)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fi.ID, err)
-	}
-	return id, nil
+	return fleet.SetHTTPFault(ctx, base, d.cfg.AdminToken, fi.ID, f)
 }
 
 // ClearHTTPFault implements faults.HTTPRuntime. An instance that is down
 // holds no fault (faults live in its memory), so clearing it succeeds.
 func (d *Deployment) ClearHTTPFault(ctx context.Context, fi faults.Instance, id string) error {
+	_, gen, err := d.current(fi)
+	if err != nil || gen == nil {
+		return err
+	}
 	base, err := d.AdminURL(fi.ID)
 	if err != nil {
 		return err
 	}
-	_, gen, err := d.current(fi)
-	if err != nil {
-		return err
-	}
-	if gen == nil {
-		return nil
-	}
-	if err := client.ClearFault(ctx, base, d.cfg.AdminToken, id); err != nil {
-		return fmt.Errorf("%s: %w", fi.ID, err)
-	}
-	return nil
+	return fleet.ClearHTTPFault(ctx, base, d.cfg.AdminToken, fi.ID, id)
 }
 
 var (

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // instance is one container of the run.
@@ -27,17 +27,13 @@ type instance struct {
 	// outbound are the edge proxies whose caller is this instance: they
 	// listen in its network namespace, so each start re-opens them.
 	outbound []*edgeLink
-	wake     chan struct{} // Restart asks a down instance to come back now
 
-	mu       sync.Mutex
-	ctl      *proxy.Proxy   // stable host address for /metrics and /admin, never faulted
-	hostIn   []*proxy.Proxy // host proxies to the published port (control, client → gateway)
-	gen      *generation    // nil while down
-	state    string
-	pending  *faults.RestartPolicy // policy of a kill or stop fault in progress
-	inARow   int                   // restarts in a row, for backoff
-	restarts int
-	up       chan struct{} // closed and replaced each time the instance is up again
+	mu     sync.Mutex
+	ctl    *proxy.Proxy   // stable host address for /metrics and /admin, never faulted
+	hostIn []*proxy.Proxy // host proxies to the published port (control, client → gateway)
+	gen    *generation    // nil while down
+	state  string
+	life   *fleet.Life // restarts: backoff, a kill's or stop's policy, Restart's wake-up
 }
 
 // generation is one start of a container, until it stops.
@@ -161,33 +157,12 @@ func (d *Deployment) watch(in *instance, gen *generation) {
 	}
 }
 
+// waitReady waits up to ReadyTimeout for the container's /readyz (see
+// fleet.WaitReady).
 func (d *Deployment) waitReady(ctx context.Context, gen *generation) error {
-	url := "http://" + gen.hostAddr + "/readyz"
 	timeout := time.NewTimer(d.cfg.ReadyTimeout)
 	defer timeout.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		rctx, cancel := context.WithTimeout(ctx, time.Second)
-		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
-		resp, err := d.client.Do(req)
-		cancel()
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-gen.exited:
-			return errors.New("exited before ready")
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timeout.C:
-			return fmt.Errorf("%s not ready within %v", url, d.cfg.ReadyTimeout)
-		case <-tick.C:
-		}
-	}
+	return fleet.WaitReady(ctx, d.client, gen.hostAddr, 20*time.Millisecond, gen.exited, timeout.C)
 }
 
 // supervise owns an instance's restarts: it waits for the container to
@@ -209,45 +184,20 @@ func (d *Deployment) supervise(in *instance, gen *generation) {
 			in.mu.Unlock()
 			return
 		}
-		pol := in.pending
-		in.pending = nil
 		in.gen, in.state = nil, StateDown
-		if time.Since(gen.started) >= d.cfg.Restart.ResetAfter {
-			in.inARow = 0
-		}
-		var delay time.Duration
-		wait := true // wait for Restart only
-		switch {
-		case pol != nil && pol.Mode != faults.RestartAfterDelay:
-		case pol == nil && d.cfg.Restart.Never:
-		default:
-			base := d.cfg.Restart.Delay
-			if pol != nil { // a fault's own delay, 0 included (stop with restart: delay is a restart)
-				base = pol.Delay
-			}
-			delay = min(base<<min(in.inARow, 20), d.cfg.Restart.MaxDelay)
-			in.inARow++
-			wait = false
-		}
+		// A fault's own delay counts, 0 included (stop with restart: delay
+		// is a restart).
+		delay, wait := in.life.Exited(time.Since(gen.started))
 		in.mu.Unlock()
-		for {
-			if !d.sleepOrWake(in, delay, wait) {
-				in.mu.Lock()
-				in.state = StateStopped
-				in.mu.Unlock()
-				return
-			}
-			ng, err := d.startContainer(d.ctx, in)
-			if err == nil {
-				gen = ng
-				break
-			}
-			// Could not start: back off and try again, as a kubelet would.
+		var ok bool
+		gen, ok = fleet.Revive(d.ctx, in.life, &in.mu, delay, wait, func(ctx context.Context) (*generation, error) {
+			return d.startContainer(ctx, in)
+		})
+		if !ok {
 			in.mu.Lock()
-			delay = min(d.cfg.Restart.Delay<<min(in.inARow, 20), d.cfg.Restart.MaxDelay)
-			in.inARow++
+			in.state = StateStopped
 			in.mu.Unlock()
-			wait = false
+			return
 		}
 		in.mu.Lock()
 		if d.isClosing() {
@@ -256,28 +206,7 @@ func (d *Deployment) supervise(in *instance, gen *generation) {
 			return
 		}
 		in.gen, in.state = gen, StateRunning
-		in.restarts++
-		close(in.up)
-		in.up = make(chan struct{})
+		in.life.Up()
 		in.mu.Unlock()
-	}
-}
-
-// sleepOrWake waits delay (or, if wait, until woken); false when the
-// deployment is closing.
-func (d *Deployment) sleepOrWake(in *instance, delay time.Duration, wait bool) bool {
-	var timer <-chan time.Time
-	if !wait {
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-d.ctx.Done():
-		return false
-	case <-in.wake:
-		return true
-	case <-timer:
-		return true
 	}
 }

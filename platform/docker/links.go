@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
 	"github.com/gameday/gameday/platform/docker/netns"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // edgeLink is one call edge from one caller instance to one callee
@@ -259,34 +259,13 @@ func (l *edgeLink) addChain(ctx context.Context, ns netns.NS, a *activeToxic) er
 }
 
 // Edges implements faults.LinkRuntime.
-func (d *Deployment) Edges() []faults.Edge { return append([]faults.Edge(nil), d.edges...) }
+func (d *Deployment) Edges() []faults.Edge { return d.graph.Edges() }
 
 // Links implements faults.LinkRuntime: the links of the edges into to
 // (from one caller if from is set; "client" is the load generator, whose
 // links are proxies on the host).
 func (d *Deployment) Links(to, from string) ([]faults.Link, error) {
-	if _, ok := d.instances[to]; !ok {
-		return nil, fmt.Errorf("no service %q (deployed: %s)", to, strings.Join(d.serviceNames(), ", "))
-	}
-	var out []faults.Link
-	found := false
-	for _, e := range d.edges {
-		if e.To != to || (from != "" && e.From != from) {
-			continue
-		}
-		found = true
-		out = append(out, d.links[e]...)
-	}
-	if !found {
-		var callers []string
-		for _, e := range d.edges {
-			if e.To == to {
-				callers = append(callers, e.From)
-			}
-		}
-		return nil, fmt.Errorf("%s does not call %s (callers: %s)", from, to, strings.Join(callers, ", "))
-	}
-	return out, nil
+	return fleet.Links(d.graph, d.links, to, from)
 }
 
 // EdgeLink describes one link of an edge for tests and tools: the caller

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,15 +15,12 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
-// Target is one Prometheus scrape target.
-type Target struct {
-	Job      string
-	Instance string
-	URL      string
-	Labels   map[string]string
-}
+// Target is one Prometheus scrape target (fields Job, Instance, URL and
+// Labels). It is the same type as docker.Target.
+type Target = fleet.Target
 
 // Instance states.
 const (
@@ -53,15 +48,11 @@ type instance struct {
 	logPath string
 	ctl     *proxy.Proxy   // stable address for /metrics and /admin, never faulted
 	inbound []*proxy.Proxy // every edge proxy whose upstream is this instance
-	wake    chan struct{}  // Restart asks a down instance to come back now
 
-	mu       sync.Mutex
-	proc     *process // nil while down
-	state    string
-	pending  *faults.RestartPolicy // policy of a kill fault in progress
-	inARow   int                   // restarts in a row, for backoff
-	restarts int
-	up       chan struct{} // closed and replaced each time the instance is up again
+	mu    sync.Mutex
+	proc  *process // nil while down
+	state string
+	life  *fleet.Life // restarts: backoff, a kill's policy, Restart's wake-up
 }
 
 // Deployment is the shop running as local child processes.
@@ -72,11 +63,10 @@ type Deployment struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	services  []Service
+	graph     *fleet.Graph
 	instances map[string][]*instance
 	all       []*instance
 	links     map[faults.Edge][]*proxy.Proxy
-	edges     []faults.Edge
 
 	mu        sync.Mutex
 	closing   bool
@@ -91,7 +81,7 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
-	ordered, err := order(cfg.Services, cfg.Edges)
+	ordered, err := fleet.Order(cfg.Services, Service.spec, cfg.Edges)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -106,11 +96,10 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 		client:    &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 		ctx:       sctx,
 		cancel:    cancel,
-		services:  cfg.Services,
+		graph:     fleet.NewGraph(fleet.Specs(cfg.Services, Service.spec), cfg.Edges, cfg.Gateway),
 		instances: map[string][]*instance{},
 		links:     map[faults.Edge][]*proxy.Proxy{},
 	}
-	d.edges = append([]faults.Edge{{From: faults.ClientCaller, To: cfg.Gateway}}, cfg.Edges...)
 	if cfg.Journal != nil {
 		if _, err := cfg.Journal.BeginRun(cfg.RunID); err != nil {
 			cancel()
@@ -126,11 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 	return d, nil
 }
 
-func (d *Deployment) seed(name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return d.cfg.Seed ^ int64(h.Sum64())
-}
+func (d *Deployment) seed(name string) int64 { return fleet.Seed(d.cfg.Seed, name) }
 
 func (d *Deployment) startService(ctx context.Context, s Service) error {
 	var upstreams []string
@@ -157,8 +142,8 @@ func (d *Deployment) startService(ctx context.Context, s Service) error {
 		// Replicas of a service share its store (DIR/SERVICE.db, locked per
 		// write by the shop), as replicas behind one database would.
 		args = append(args, "--data", filepath.Join(d.cfg.RunDir, "data"), "--replicas", strconv.Itoa(s.Replicas))
-		in := &instance{service: s.Name, index: i, id: id, args: args, wake: make(chan struct{}, 1),
-			logPath: filepath.Join(d.cfg.RunDir, "logs", id+".log"), up: make(chan struct{})}
+		in := &instance{service: s.Name, index: i, id: id, args: args, life: fleet.NewLife(d.cfg.Restart),
+			logPath: filepath.Join(d.cfg.RunDir, "logs", id+".log")}
 		d.mu.Lock()
 		d.instances[s.Name] = append(d.instances[s.Name], in)
 		d.all = append(d.all, in)
@@ -174,7 +159,7 @@ func (d *Deployment) startService(ctx context.Context, s Service) error {
 		}
 		in.ctl = ctl
 		in.inbound = append(in.inbound, ctl)
-		for _, e := range d.edges {
+		for _, e := range d.graph.Edges() {
 			if e.To != s.Name {
 				continue
 			}
@@ -217,45 +202,18 @@ func (d *Deployment) supervise(in *instance, p *process) {
 			in.mu.Unlock()
 			return
 		}
-		pol := in.pending
-		in.pending = nil
 		in.proc, in.state = nil, StateDown
-		if time.Since(p.started) >= d.cfg.Restart.ResetAfter {
-			in.inARow = 0
-		}
-		var delay time.Duration
-		wait := true // wait for Restart only
-		switch {
-		case pol != nil && pol.Mode != faults.RestartAfterDelay:
-		case pol == nil && d.cfg.Restart.Never:
-		default:
-			base := d.cfg.Restart.Delay
-			if pol != nil && pol.Delay > 0 {
-				base = pol.Delay
-			}
-			delay = min(base<<min(in.inARow, 20), d.cfg.Restart.MaxDelay)
-			in.inARow++
-			wait = false
-		}
+		delay, wait := in.life.Exited(time.Since(p.started))
 		in.mu.Unlock()
-		for {
-			if !d.sleepOrWake(in, delay, wait) {
-				in.mu.Lock()
-				in.state = StateStopped
-				in.mu.Unlock()
-				return
-			}
-			np, err := d.spawn(d.ctx, in)
-			if err == nil {
-				p = np
-				break
-			}
-			// Could not start: back off and try again, as a kubelet would.
+		var ok bool
+		p, ok = fleet.Revive(d.ctx, in.life, &in.mu, delay, wait, func(ctx context.Context) (*process, error) {
+			return d.spawn(ctx, in)
+		})
+		if !ok {
 			in.mu.Lock()
-			delay = min(d.cfg.Restart.Delay<<min(in.inARow, 20), d.cfg.Restart.MaxDelay)
-			in.inARow++
+			in.state = StateStopped
 			in.mu.Unlock()
-			wait = false
+			return
 		}
 		in.mu.Lock()
 		if d.isClosing() {
@@ -270,29 +228,8 @@ func (d *Deployment) supervise(in *instance, p *process) {
 			px.SetUpstream(p.addr)
 		}
 		in.proc, in.state = p, StateRunning
-		in.restarts++
-		close(in.up)
-		in.up = make(chan struct{})
+		in.life.Up()
 		in.mu.Unlock()
-	}
-}
-
-// sleepOrWake waits delay (or, if wait, until woken); false when the
-// deployment is closing.
-func (d *Deployment) sleepOrWake(in *instance, delay time.Duration, wait bool) bool {
-	var timer <-chan time.Time
-	if !wait {
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-d.ctx.Done():
-		return false
-	case <-in.wake:
-		return true
-	case <-timer:
-		return true
 	}
 }
 
@@ -400,14 +337,7 @@ func (d *Deployment) EdgeURLs(from, to string) []string {
 func (d *Deployment) Targets() []Target {
 	var out []Target
 	for _, in := range d.all {
-		out = append(out, Target{
-			Job:      in.service,
-			Instance: in.id,
-			URL:      "http://" + in.ctl.Addr() + "/metrics",
-			// Job and Instance name the target; the shop's own series
-			// already carry service, so only what they lack is added.
-			Labels: map[string]string{"runtime": "local"},
-		})
+		out = append(out, fleet.MetricsTarget(in.service, in.id, in.ctl.Addr(), "local"))
 	}
 	return out
 }
@@ -426,7 +356,7 @@ func (d *Deployment) Status() []InstanceStatus {
 	var out []InstanceStatus
 	for _, in := range d.all {
 		in.mu.Lock()
-		s := InstanceStatus{State: in.state, Stable: in.ctl.Addr(), Restarts: in.restarts, Log: in.logPath,
+		s := InstanceStatus{State: in.state, Stable: in.ctl.Addr(), Restarts: in.life.Restarts(), Log: in.logPath,
 			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id, RunID: d.cfg.RunID}}
 		if in.proc != nil {
 			s.Addr, s.PID, s.StartTime = in.proc.addr, in.proc.rec.PID, in.proc.rec.StartTime
@@ -449,10 +379,10 @@ func (d *Deployment) instance(id string) (*instance, error) {
 // Instances implements faults.InstanceLister: the running (or paused)
 // instances of a service.
 func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
-	ins, ok := d.instances[service]
-	if !ok {
-		return nil, fmt.Errorf("no service %q (deployed: %s)", service, strings.Join(d.serviceNames(), ", "))
+	if err := d.graph.CheckService(service); err != nil {
+		return nil, err
 	}
+	ins := d.instances[service]
 	var out []faults.Instance
 	for _, in := range ins {
 		in.mu.Lock()
@@ -463,15 +393,6 @@ func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
 		in.mu.Unlock()
 	}
 	return out, nil
-}
-
-func (d *Deployment) serviceNames() []string {
-	var out []string
-	for _, s := range d.services {
-		out = append(out, s.Name)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // current returns the instance and its process if the process is still the
@@ -490,7 +411,8 @@ func (d *Deployment) current(fi faults.Instance) (*instance, *process, error) {
 }
 
 // Kill implements faults.ProcessRuntime: SIGKILL to the instance's process
-// group, then the restart policy. It returns once the process is gone.
+// group, then the restart policy (restart "delay" with no delay of its own:
+// the deployment's Restart.Delay). It returns once the process is gone.
 func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.RestartPolicy) error {
 	in, _, err := d.current(fi)
 	if err != nil {
@@ -502,7 +424,10 @@ func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.Re
 		in.mu.Unlock()
 		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
 	}
-	in.pending = &pol
+	if pol.Delay <= 0 {
+		pol.Delay = d.cfg.Restart.Delay
+	}
+	in.life.Pend(pol)
 	err = p.signal(syscall.SIGKILL)
 	in.mu.Unlock()
 	if err != nil {
@@ -533,18 +458,9 @@ func (d *Deployment) Restart(ctx context.Context, fi faults.Instance) error {
 		in.mu.Unlock()
 		return nil
 	}
-	up := in.up
+	up := in.life.Wake()
 	in.mu.Unlock()
-	select {
-	case in.wake <- struct{}{}:
-	default:
-	}
-	select {
-	case <-up:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("restart %s: %w", fi.ID, ctx.Err())
-	}
+	return fleet.AwaitUp(ctx, up, fi.ID)
 }
 
 // Pause implements faults.ProcessRuntime (SIGSTOP); it returns once the
@@ -612,35 +528,12 @@ func waitState(ctx context.Context, p *process, ok func(byte) bool) error {
 }
 
 // Edges implements faults.LinkRuntime.
-func (d *Deployment) Edges() []faults.Edge { return append([]faults.Edge(nil), d.edges...) }
+func (d *Deployment) Edges() []faults.Edge { return d.graph.Edges() }
 
 // Links implements faults.LinkRuntime: the proxies of the edges into to
 // (from one caller if from is set; "client" is the load generator).
 func (d *Deployment) Links(to, from string) ([]faults.Link, error) {
-	if _, ok := d.instances[to]; !ok {
-		return nil, fmt.Errorf("no service %q (deployed: %s)", to, strings.Join(d.serviceNames(), ", "))
-	}
-	var out []faults.Link
-	found := false
-	for _, e := range d.edges {
-		if e.To != to || (from != "" && e.From != from) {
-			continue
-		}
-		found = true
-		for _, p := range d.links[e] {
-			out = append(out, p)
-		}
-	}
-	if !found {
-		var callers []string
-		for _, e := range d.edges {
-			if e.To == to {
-				callers = append(callers, e.From)
-			}
-		}
-		return nil, fmt.Errorf("%s does not call %s (callers: %s)", from, to, strings.Join(callers, ", "))
-	}
-	return out, nil
+	return fleet.Links(d.graph, d.links, to, from)
 }
 
 var (

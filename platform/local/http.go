@@ -2,10 +2,9 @@ package local
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gameday/gameday/faults"
-	"github.com/gameday/gameday/sut/client"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // SetHTTPFault implements faults.HTTPRuntime through the instance's admin
@@ -16,40 +15,21 @@ func (d *Deployment) SetHTTPFault(ctx context.Context, fi faults.Instance, f fau
 	if err != nil {
 		return "", err
 	}
-	af := client.AdminFault{Operation: f.Operation, Edge: f.Edge, Percent: f.Percent * 100, Delay: f.Delay, Jitter: f.Jitter, Status: f.Status}
-	switch {
-	case f.Status != 0:
-		af.Kind = client.KindAbort
-	case f.Delay > 0:
-		af.Kind = client.KindDelay
-	default:
-		return "", fmt.Errorf("http fault on %s: neither a status nor a delay", fi.ID)
-	}
-	id, err := client.SetFault(ctx, base, d.cfg.AdminToken, af)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fi.ID, err)
-	}
-	return id, nil
+	return fleet.SetHTTPFault(ctx, base, d.cfg.AdminToken, fi.ID, f)
 }
 
 // ClearHTTPFault implements faults.HTTPRuntime. An instance that is down
 // holds no fault (faults live in its memory), so clearing it succeeds.
 func (d *Deployment) ClearHTTPFault(ctx context.Context, fi faults.Instance, id string) error {
+	_, p, err := d.current(fi)
+	if err != nil || p == nil {
+		return err
+	}
 	base, err := d.AdminURL(fi.ID)
 	if err != nil {
 		return err
 	}
-	_, p, err := d.current(fi)
-	if err != nil {
-		return err
-	}
-	if p == nil {
-		return nil
-	}
-	if err := client.ClearFault(ctx, base, d.cfg.AdminToken, id); err != nil {
-		return fmt.Errorf("%s: %w", fi.ID, err)
-	}
-	return nil
+	return fleet.ClearHTTPFault(ctx, base, d.cfg.AdminToken, fi.ID, id)
 }
 
 var _ faults.HTTPRuntime = (*Deployment)(nil)

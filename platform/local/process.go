@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // process is one run of an instance's child process.
@@ -114,31 +114,13 @@ func copyStdout(pr *os.File, logPath string, addr chan<- string) {
 	}
 }
 
+// waitReady waits for the child's /readyz (see fleet.WaitReady).
 func (d *Deployment) waitReady(ctx context.Context, p *process, timeout <-chan time.Time) error {
-	url := "http://" + p.addr + "/readyz"
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		rctx, cancel := context.WithTimeout(ctx, time.Second)
-		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
-		resp, err := d.client.Do(req)
-		cancel()
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("exited before ready (%v)", p.err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timeout:
-			return fmt.Errorf("%s not ready in time", url)
-		case <-tick.C:
-		}
+	err := fleet.WaitReady(ctx, d.client, p.addr, 10*time.Millisecond, p.done, timeout)
+	if errors.Is(err, fleet.ErrExited) {
+		return fmt.Errorf("%w (%v)", err, p.err)
 	}
+	return err
 }
 
 // signal sends sig to the child's process group after checking that the

@@ -1,0 +1,94 @@
+package fleet
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gameday/gameday/faults"
+)
+
+var shop = []Service{{"gateway", 1}, {"orders", 2}, {"payment", 1}}
+var shopEdges = []faults.Edge{{From: "gateway", To: "orders"}, {From: "orders", To: "payment"}}
+
+func TestDefaultsFillInWhatIsUnset(t *testing.T) {
+	c := Common{RunDir: "/tmp/run"}
+	if err := c.Defaults(shop, shopEdges, "local", 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if c.Gateway != "gateway" || c.ReadyTimeout != 20*time.Second || c.StopGrace != 5*time.Second {
+		t.Errorf("defaults: %+v", c)
+	}
+	if !regexp.MustCompile(`^local-[0-9a-f]{12}$`).MatchString(c.RunID) {
+		t.Errorf("run id %q", c.RunID)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(c.AdminToken) {
+		t.Errorf("admin token %q", c.AdminToken)
+	}
+	if want := (RestartConfig{Delay: time.Second, MaxDelay: 30 * time.Second, ResetAfter: 10 * time.Second}); c.Restart != want {
+		t.Errorf("restart %+v, want %+v", c.Restart, want)
+	}
+	other := Common{RunDir: "/tmp/run"}
+	if err := other.Defaults(shop, shopEdges, "local", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if other.RunID == c.RunID || other.AdminToken == c.AdminToken {
+		t.Error("two runs got the same random id or token")
+	}
+}
+
+func TestDefaultsKeepWhatIsSet(t *testing.T) {
+	c := Common{Gateway: "orders", RunDir: "d", RunID: "r", AdminToken: "tok",
+		Restart:      RestartConfig{Never: true, Delay: time.Minute, MaxDelay: time.Second, ResetAfter: time.Hour},
+		ReadyTimeout: time.Millisecond, StopGrace: time.Microsecond}
+	if err := c.Defaults(shop, shopEdges, "docker", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	want := Common{Gateway: "orders", RunDir: "d", RunID: "r", AdminToken: "tok",
+		// MaxDelay below Delay is raised: to 30s, or Delay if that is more.
+		Restart:      RestartConfig{Never: true, Delay: time.Minute, MaxDelay: time.Minute, ResetAfter: time.Hour},
+		ReadyTimeout: time.Millisecond, StopGrace: time.Microsecond}
+	if c != want {
+		t.Errorf("got %+v, want %+v", c, want)
+	}
+}
+
+func TestDefaultsRefuseABadTopology(t *testing.T) {
+	for _, tc := range []struct {
+		services []Service
+		edges    []faults.Edge
+		gateway  string
+		runDir   string
+		want     string
+	}{
+		{nil, nil, "", "d", "no services"},
+		{shop, shopEdges, "", "", "no run directory"},
+		{[]Service{{"gateway", 1}, {"orders", 0}}, nil, "", "d", "service orders: 0 replicas"},
+		{shop, shopEdges, "front", "d", `gateway "front" is not among`},
+		{shop, append(shopEdges, faults.Edge{From: "orders", To: "stock"}), "", "d", "edge orders→stock names a service that is not deployed"},
+	} {
+		c := Common{Gateway: tc.gateway, RunDir: tc.runDir}
+		err := c.Defaults(tc.services, tc.edges, "x", time.Second)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error with %q", tc, err, tc.want)
+		}
+	}
+}
+
+func TestSeedDiffersByNameAndFollowsTheRunsSeed(t *testing.T) {
+	if Seed(1, "a") == Seed(1, "b") || Seed(1, "a") == Seed(2, "a") {
+		t.Error("seeds collide")
+	}
+	if Seed(7, "orders->payment#0") != Seed(7, "orders->payment#0") {
+		t.Error("seed not repeatable")
+	}
+}
+
+func TestMetricsTarget(t *testing.T) {
+	got := MetricsTarget("payment", "payment-1", "127.0.0.1:4000", "docker")
+	if got.Job != "payment" || got.Instance != "payment-1" || got.URL != "http://127.0.0.1:4000/metrics" ||
+		len(got.Labels) != 1 || got.Labels["runtime"] != "docker" {
+		t.Errorf("%+v", got)
+	}
+}
