@@ -6,10 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gameday/gameday/faults/proxy"
 )
@@ -63,34 +61,6 @@ func newLinkBed(t *testing.T) *linkBed {
 		b.proxies[e] = p
 	}
 	return b
-}
-
-func fetch(c *http.Client, url string) (time.Duration, error) {
-	start := time.Now()
-	resp, err := c.Get(url)
-	if err != nil {
-		return time.Since(start), err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err == nil && resp.StatusCode != 200 {
-		err = fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return time.Since(start), err
-}
-
-func median(t *testing.T, c *http.Client, url string, n int) time.Duration {
-	t.Helper()
-	ds := make([]time.Duration, n)
-	for i := range ds {
-		d, err := fetch(c, url)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		ds[i] = d
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[n/2]
 }
 
 func mustNew(t *testing.T, spec Spec, rt Runtime) Fault {

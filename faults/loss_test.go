@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gameday/gameday/internal/e2etest"
 )
 
 func TestLossDropsConnectionsAndRevertRestoresThem(t *testing.T) {
@@ -18,7 +20,7 @@ func TestLossDropsConnectionsAndRevertRestoresThem(t *testing.T) {
 	failed := 0
 	const n = 200
 	for i := 0; i < n; i++ {
-		if _, err := fetch(c, url); err != nil {
+		if _, err := e2etest.TimedGet(c, url); err != nil {
 			failed++
 		}
 	}
@@ -30,7 +32,7 @@ func TestLossDropsConnectionsAndRevertRestoresThem(t *testing.T) {
 		t.Errorf("%d of %d lost, want about half", failed, n)
 	}
 	for i := 0; i < 20; i++ {
-		if _, err := fetch(c, url); err != nil {
+		if _, err := e2etest.TimedGet(c, url); err != nil {
 			t.Fatalf("after revert: %v", err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gameday/gameday/internal/e2etest"
 )
 
 func TestPartitionCutsExactlyTheEdgesBetweenGroups(t *testing.T) {
@@ -25,7 +27,7 @@ func TestPartitionCutsExactlyTheEdgesBetweenGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, e := range b.edges {
-				_, err := fetch(c, b.url(e.From, e.To))
+				_, err := e2etest.TimedGet(c, b.url(e.From, e.To))
 				shouldCut := false
 				for _, x := range tc.cut {
 					shouldCut = shouldCut || x == e
@@ -38,7 +40,7 @@ func TestPartitionCutsExactlyTheEdgesBetweenGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, e := range b.edges {
-				if _, err := fetch(c, b.url(e.From, e.To)); err != nil {
+				if _, err := e2etest.TimedGet(c, b.url(e.From, e.To)); err != nil {
 					t.Errorf("after revert %s→%s: %v", e.From, e.To, err)
 				}
 			}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gameday/gameday/internal/e2etest"
 )
 
 func TestResetFailsCallsFastAndRevertRestoresThem(t *testing.T) {
@@ -15,17 +17,17 @@ func TestResetFailsCallsFastAndRevertRestoresThem(t *testing.T) {
 	if err := f.Inject(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	took, err := fetch(c, url)
+	took, err := e2etest.TimedGet(c, url)
 	if err == nil || took > 200*time.Millisecond {
 		t.Errorf("call through a 100%% reset edge: err %v after %v, want a fast failure", err, took)
 	}
-	if _, err := fetch(c, b.url("orders", "payment")); err != nil {
+	if _, err := e2etest.TimedGet(c, b.url("orders", "payment")); err != nil {
 		t.Errorf("orders→payment hit by a reset on gateway→orders: %v", err)
 	}
 	if err := f.Revert(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fetch(c, url); err != nil {
+	if _, err := e2etest.TimedGet(c, url); err != nil {
 		t.Fatalf("after revert: %v", err)
 	}
 }

@@ -5,15 +5,14 @@ package docker
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/internal/e2etest"
 )
 
 // edgeClient sends requests from inside a caller container's network
@@ -46,34 +45,6 @@ func edgeURL(t *testing.T, d *Deployment, caller, callee string) string {
 	return ""
 }
 
-func get(c *http.Client, url string) (time.Duration, error) {
-	start := time.Now()
-	resp, err := c.Get(url)
-	if err != nil {
-		return time.Since(start), err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err == nil && resp.StatusCode != 200 {
-		err = fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return time.Since(start), err
-}
-
-func medianOf(t *testing.T, c *http.Client, url string, n int) time.Duration {
-	t.Helper()
-	ds := make([]time.Duration, n)
-	for i := range ds {
-		d, err := get(c, url)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		ds[i] = d
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[n/2]
-}
-
 func newFault(t *testing.T, d *Deployment, typ string, target faults.Target, params map[string]string) faults.Fault {
 	t.Helper()
 	f, err := faults.New(faults.Spec{Name: typ, Type: typ, Target: target, Params: params, Seed: 1}, d)
@@ -93,8 +64,8 @@ func TestLatencyOnAnEdgeMeasures50msAndIsGoneAfterRevert(t *testing.T) {
 	c := edgeClient(t, d, "orders-0", 5*time.Second)
 	url := edgeURL(t, d, "orders-0", "payment-0") + "/healthz"
 	other := edgeURL(t, d, "orders-0", "inventory-0") + "/healthz"
-	medianOf(t, c, url, 20) // warm up
-	before := medianOf(t, c, url, 101)
+	e2etest.MedianGet(t, c, url, 20) // warm up
+	before := e2etest.MedianGet(t, c, url, 101)
 	f := newFault(t, d, "latency", faults.Target{Service: "payment", From: "orders"}, map[string]string{"delay": "50ms"})
 	if err := f.Inject(context.Background()); err != nil {
 		t.Fatal(err)
@@ -104,8 +75,8 @@ func TestLatencyOnAnEdgeMeasures50msAndIsGoneAfterRevert(t *testing.T) {
 			t.Errorf("link %s→%s: %d toxics during the fault", l.Caller, l.Callee, l.Toxics)
 		}
 	}
-	during := medianOf(t, c, url, 41)
-	otherDuring := medianOf(t, c, other, 21)
+	during := e2etest.MedianGet(t, c, url, 41)
+	otherDuring := e2etest.MedianGet(t, c, other, 21)
 	if err := f.Revert(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +85,7 @@ func TestLatencyOnAnEdgeMeasures50msAndIsGoneAfterRevert(t *testing.T) {
 			t.Errorf("link %s→%s: %d toxics after revert", l.Caller, l.Callee, l.Toxics)
 		}
 	}
-	after := medianOf(t, c, url, 101)
+	after := e2etest.MedianGet(t, c, url, 101)
 	t.Logf("orders→payment-0 p50: before %v, during %v (shift %v), after %v; orders→inventory during %v",
 		before, during, during-before, after, otherDuring)
 	if shift := during - before; shift < 47*time.Millisecond || shift > 53*time.Millisecond {
@@ -175,7 +146,7 @@ func TestKillRestartsAfterTheDelayAndTheEdgesWorkAgain(t *testing.T) {
 	// Its outbound edges are re-opened in its new namespace ...
 	c := edgeClient(t, d, "orders-0", 5*time.Second)
 	for _, callee := range []string{"payment-0", "payment-1", "inventory-0", "cart-0", "catalog-0"} {
-		if _, err := get(c, edgeURL(t, d, "orders-0", callee)+"/healthz"); err != nil {
+		if _, err := e2etest.TimedGet(c, edgeURL(t, d, "orders-0", callee)+"/healthz"); err != nil {
 			t.Errorf("orders-0 → %s after restart: %v", callee, err)
 		}
 	}
@@ -195,7 +166,7 @@ func TestPauseFreezesTheContainerUntilRevert(t *testing.T) {
 	ctx := context.Background()
 	c := edgeClient(t, d, "orders-0", 500*time.Millisecond)
 	url := edgeURL(t, d, "orders-0", "payment-0") + "/healthz"
-	if _, err := get(c, url); err != nil {
+	if _, err := e2etest.TimedGet(c, url); err != nil {
 		t.Fatal(err)
 	}
 	f := newFault(t, d, "pause", faults.Target{Service: "payment"}, nil)
@@ -207,7 +178,7 @@ func TestPauseFreezesTheContainerUntilRevert(t *testing.T) {
 	}
 	cid, _ := d.ContainerID("payment-0")
 	st, _ := d.cli.ContainerInspect(ctx, cid)
-	took, err := get(c, url)
+	took, err := e2etest.TimedGet(c, url)
 	if !st.State.Paused {
 		t.Error("payment-0 not paused")
 	}
@@ -221,7 +192,7 @@ func TestPauseFreezesTheContainerUntilRevert(t *testing.T) {
 	if err := f.Revert(ctx); err != nil {
 		t.Fatalf("second revert: %v", err)
 	}
-	resumed, rerr := get(c, url)
+	resumed, rerr := e2etest.TimedGet(c, url)
 	t.Logf("pause: request while paused failed after %v (%v); after revert (%v) it took %v", took.Round(time.Millisecond), err, time.Since(start).Round(time.Millisecond), resumed)
 	if rerr != nil {
 		t.Errorf("after revert: %v", rerr)
@@ -243,7 +214,7 @@ func TestPartitionIsAnIptablesChainInTheCallersNamespace(t *testing.T) {
 	}{{"refuse", true}, {"blackhole", false}} {
 		t.Run(tc.mode, func(t *testing.T) {
 			c := edgeClient(t, d, "orders-0", time.Second)
-			if _, err := get(c, url); err != nil {
+			if _, err := e2etest.TimedGet(c, url); err != nil {
 				t.Fatal(err)
 			}
 			f := newFault(t, d, "partition", faults.Target{Groups: [][]string{{"orders"}, {"payment"}}}, map[string]string{"mode": tc.mode})
@@ -252,13 +223,13 @@ func TestPartitionIsAnIptablesChainInTheCallersNamespace(t *testing.T) {
 			}
 			chains := chainsIn(t, d, "orders-0")
 			links := d.EdgeLinks("orders", "payment")
-			took, err := get(c, url)
-			_, otherErr := get(c, other)
+			took, err := e2etest.TimedGet(c, url)
+			_, otherErr := e2etest.TimedGet(c, other)
 			if err := f.Revert(ctx); err != nil {
 				t.Fatal(err)
 			}
 			after := chainsIn(t, d, "orders-0")
-			back, backErr := get(c, url)
+			back, backErr := e2etest.TimedGet(c, url)
 			t.Logf("partition %s: chains during %v; cut edge failed after %v (%v); after revert chains %v, request %v (%v)",
 				tc.mode, chains, took.Round(time.Millisecond), err, after, back.Round(time.Millisecond), backErr)
 			if len(chains) != 1 || len(links) != 1 || !slices.Equal(links[0].Chains, chains) {
