@@ -194,14 +194,17 @@ func (e *edge) do(ctx context.Context, method, path string, body []byte) (*respo
 	// A retry goes to a replica this call has not tried yet while there is
 	// an eligible one (like Envoy's previous_hosts retry predicate): a slow
 	// or failing replica is not tried twice by the same call.
-	tried := make([]bool, len(e.urls))
-	untried := func(i int) bool { return !tried[i] && e.eligible(i) }
+	var tried uint64 // bit i: replica i was tried (replicas past 64 are never excluded)
 	for attempt := 1; ; attempt++ {
 		eligible := e.eligible
-		for i := range tried {
-			if untried(i) {
-				eligible = untried
-				break
+		if attempt > 1 { // the first attempt allocates nothing for this
+			mask := tried
+			fresh := func(i int) bool { return (i >= 64 || mask&(1<<i) == 0) && e.eligible(i) }
+			for i := range e.urls {
+				if fresh(i) {
+					eligible = fresh
+					break
+				}
 			}
 		}
 		idx := e.lb.Pick(len(e.urls), eligible, func(i int) int64 { return e.inflight[i].Load() })
@@ -211,7 +214,9 @@ func (e *edge) do(ctx context.Context, method, path string, body []byte) (*respo
 		if idx < 0 {
 			return nil, outcomeCircuitOpen, &callError{callee: e.callee, outcome: outcomeCircuitOpen, status: last.status, err: errors.New("circuit open on every replica")}
 		}
-		tried[idx] = true
+		if idx < 64 {
+			tried |= 1 << idx
+		}
 		last = e.attempt(ctx, idx, method, path, body)
 		if e.breakers != nil {
 			e.breakers[idx].Done(!last.failed())
