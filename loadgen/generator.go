@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gameday/gameday/internal/finesleep"
 )
 
 // Generator runs a validated Config. Run may be called again after it returns.
@@ -201,11 +203,11 @@ type clock interface {
 
 type realClock struct {
 	base time.Time
-	s    *sleeper
+	s    *finesleep.Timer // bound to the run's context
 }
 
 func (c realClock) since() time.Duration        { return time.Since(c.base) }
-func (c realClock) sleep(d time.Duration) error { return c.s.sleep(d) }
+func (c realClock) sleep(d time.Duration) error { return c.s.Sleep(d) }
 
 // schedule walks the pacer's arrivals up to total, waits for each to be due
 // and calls dispatch with the arrival's offset and the scheduler's lag. It
@@ -253,11 +255,11 @@ type job struct {
 // runOpen drives the open model until the schedule ends or ctx is done.
 func (r *run) runOpen(ctx context.Context) error {
 	cfg := r.g.cfg
-	sl, err := newSleeper(ctx)
+	sl, err := finesleep.NewBound(ctx)
 	if err != nil {
 		return err
 	}
-	defer sl.close()
+	defer sl.Close()
 	qcap := 1 << 16
 	if cfg.MaxInFlight > 0 {
 		qcap = cfg.MaxInFlight

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gameday/gameday/internal/finesleep"
 )
 
 // bufSize is the copy buffer of each direction (and of each delayed chunk).
@@ -314,7 +316,7 @@ func (pp *pipe) release(ch chunk, w *waiter) error {
 			}
 			continue // recompute: the toxic set may have changed
 		}
-		w.fine.sleep(left)
+		w.sleepFine(left)
 		return pp.deliver(p.toxics.Load(), (*ch.buf)[:ch.n], w)
 	}
 }
@@ -370,7 +372,24 @@ const (
 // waiter is one goroutine's reusable timers.
 type waiter struct {
 	t    *time.Timer
-	fine fineTimer
+	fine *finesleep.Timer // made on first use: the last stretch of a delay, slept precisely
+}
+
+// sleepFine sleeps the last stretch of a delay (at most fineWindow) on a
+// timerfd: a runtime timer would overshoot by up to 1 ms. It falls back on a
+// runtime timer if a timerfd cannot be had.
+func (w *waiter) sleepFine(d time.Duration) {
+	if w.fine == nil {
+		t, err := finesleep.New()
+		if err != nil {
+			time.Sleep(d)
+			return
+		}
+		w.fine = t
+	}
+	if err := w.fine.Sleep(d); err != nil {
+		time.Sleep(d)
+	}
 }
 
 // wait blocks for d, or until the toxic set changes or the connection closes.
@@ -396,5 +415,8 @@ func (w *waiter) stop() {
 	if w.t != nil {
 		w.t.Stop()
 	}
-	w.fine.close()
+	if w.fine != nil {
+		_ = w.fine.Close()
+		w.fine = nil
+	}
 }

@@ -72,3 +72,29 @@ func TestTimerSleep(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestBoundTimerEndsEverySleepWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	tm, err := NewBound(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	if err := tm.Sleep(time.Millisecond); err != nil {
+		t.Fatalf("a sleep before the cancellation: %v", err)
+	}
+	done := make(chan error)
+	go func() { done <- tm.Sleep(time.Hour) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != context.Canceled {
+			t.Fatalf("a cancelled sleep returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sleep did not end with its context")
+	}
+	if err := tm.Sleep(time.Hour); err != context.Canceled {
+		t.Fatalf("a sleep after the cancellation returned %v", err)
+	}
+}

@@ -13,9 +13,11 @@ import (
 
 // Timer is a timerfd read through the netpoller.
 type Timer struct {
-	fd  int
-	f   *os.File
-	buf [8]byte
+	fd   int
+	f    *os.File
+	buf  [8]byte
+	ctx  context.Context // NewBound's; nil for New
+	stop func() bool
 }
 
 // New makes a Timer; Close releases its file descriptor.
@@ -27,6 +29,21 @@ func New() (*Timer, error) {
 	return &Timer{fd: fd, f: os.NewFile(uintptr(fd), "timerfd")}, nil
 }
 
+// NewBound makes a Timer whose every Sleep ends early once ctx is done (and
+// then returns ctx's error), at the cost of one context.AfterFunc for the
+// Timer's life rather than one per sleep: for a loop that sleeps often, like
+// the load generator's scheduler.
+func NewBound(ctx context.Context) (*Timer, error) {
+	t, err := New()
+	if err != nil {
+		return nil, err
+	}
+	t.ctx = ctx
+	// Cancellation fires the timer at once, which ends a pending read.
+	t.stop = context.AfterFunc(ctx, func() { _ = t.arm(1) })
+	return t, nil
+}
+
 func (t *Timer) arm(ns int64) error {
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(ns)}
 	if err := unix.TimerfdSettime(t.fd, 0, &spec, nil); err != nil {
@@ -35,8 +52,14 @@ func (t *Timer) arm(ns int64) error {
 	return nil
 }
 
-// Sleep waits d.
+// Sleep waits d; a bound Timer returns its context's error if that ended
+// the sleep (or had ended before it).
 func (t *Timer) Sleep(d time.Duration) error {
+	if t.ctx != nil {
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
+	}
 	if d <= 0 {
 		return nil
 	}
@@ -45,6 +68,9 @@ func (t *Timer) Sleep(d time.Duration) error {
 	}
 	if _, err := t.f.Read(t.buf[:]); err != nil {
 		return fmt.Errorf("timerfd read: %w", err)
+	}
+	if t.ctx != nil {
+		return t.ctx.Err()
 	}
 	return nil
 }
@@ -71,4 +97,9 @@ func (t *Timer) SleepContext(ctx context.Context, d time.Duration) error {
 }
 
 // Close releases the timer.
-func (t *Timer) Close() error { return t.f.Close() }
+func (t *Timer) Close() error {
+	if t.stop != nil {
+		t.stop()
+	}
+	return t.f.Close()
+}
