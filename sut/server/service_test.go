@@ -236,7 +236,9 @@ func TestRetriesTimeoutsBudgetAndBreakerFailover(t *testing.T) {
 	t.Run("a retry goes to a replica the call has not tried", func(t *testing.T) {
 		slow, good := newFlaky(t, "{}"), newFlaky(t, `{"ok":true}`)
 		slow.delay.Store(int64(time.Second))
-		e, _ := testEdge(t, policy.EdgePolicy{Timeout: policy.Duration(20 * time.Millisecond), LoadBalancing: "random",
+		// 150 ms: far below the slow replica's second, far above what the
+		// healthy one needs even under -race on a busy machine.
+		e, _ := testEdge(t, policy.EdgePolicy{Timeout: policy.Duration(150 * time.Millisecond), LoadBalancing: "random",
 			Retry: &policy.Retry{MaxAttempts: 3, RetryOn: []string{"timeout"}}}, slow.srv.URL, good.srv.URL)
 		// A random pick would send one call in four back to the slow replica
 		// for its retry; not one of 40 may go there twice.
