@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gameday/gameday/internal/rawio"
 )
 
 // Error classes. A response with a status is classed by its status (2xx and
@@ -117,7 +119,7 @@ func (rc *rawConn) once(ctx context.Context, req []byte, isHead bool, deadline t
 		if err != nil {
 			return 0, false, err
 		}
-		fio, err := newFdIO(c)
+		fio, err := rawio.New(c)
 		if err != nil {
 			_ = c.Close()
 			return 0, false, err

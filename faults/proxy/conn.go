@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/finesleep"
+	"github.com/gameday/gameday/internal/rawio"
 )
 
 // bufSize is the copy buffer of each direction (and of each delayed chunk).
@@ -79,6 +80,7 @@ func (c *conn) serve() {
 		c.close(true)
 		return
 	}
+	s = rawio.Wrap(s)
 	c.server.Store(&s)
 	select {
 	case <-c.done: // closed while dialling: close has not seen s

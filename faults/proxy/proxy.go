@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gameday/gameday/internal/rawio"
 )
 
 // DefaultDialTimeout bounds the dial to the upstream for each new connection.
@@ -358,7 +360,7 @@ func (p *Proxy) acceptLoop() {
 		}
 		backoff = 0
 		p.accepted.Add(1)
-		c := &conn{p: p, client: cl, done: make(chan struct{})}
+		c := &conn{p: p, client: rawio.Wrap(cl), done: make(chan struct{})}
 		if !p.track(c) {
 			resetClose(cl)
 			continue
@@ -452,7 +454,7 @@ func (p *Proxy) closeTainted() {
 
 // resetClose closes a TCP connection with SO_LINGER 0: the peer gets a RST.
 func resetClose(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := c.(interface{ SetLinger(sec int) error }); ok {
 		_ = tc.SetLinger(0)
 	}
 	_ = c.Close()
