@@ -411,8 +411,9 @@ func (d *Deployment) current(fi faults.Instance) (*instance, *process, error) {
 }
 
 // Kill implements faults.ProcessRuntime: SIGKILL to the instance's process
-// group, then the restart policy (restart "delay" with no delay of its own:
-// the deployment's Restart.Delay). It returns once the process is gone.
+// group, then the fault's restart policy (restart "delay" with restartDelay
+// 0s restarts at once, as on the docker runtime). It returns once the
+// process is gone.
 func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.RestartPolicy) error {
 	in, _, err := d.current(fi)
 	if err != nil {
@@ -423,9 +424,6 @@ func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.Re
 	if p == nil || p.rec.PID != fi.PID || p.rec.StartTime != fi.StartTime {
 		in.mu.Unlock()
 		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
-	}
-	if pol.Delay <= 0 {
-		pol.Delay = d.cfg.Restart.Delay
 	}
 	in.life.Pend(pol)
 	err = p.signal(syscall.SIGKILL)

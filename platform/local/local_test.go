@@ -400,3 +400,31 @@ func TestCrashedInstanceIsRestartedWithBackoff(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// restartDelay 0s is a restart at once, not the deployment's delay: the same
+// meaning as on the docker runtime (fleet.Life decides for both).
+func TestKillWithRestartDelayZeroRestartsAtOnce(t *testing.T) {
+	d, _ := standIn(t, func(c *Config) { c.Restart.Delay = time.Minute })
+	f, err := faults.New(faults.Spec{Name: "kill", Type: "kill", Target: faults.Target{Service: "orders"},
+		Params: map[string]string{"restartDelay": "0s"}}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.(faults.Preparer).Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := d.Instances("orders")
+	if err := f.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Revert(context.Background())
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if now, _ := d.Instances("orders"); len(now) == 1 && now[0].PID != before[0].PID {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("orders not restarted within 20 s of a kill with restartDelay 0s (the deployment's delay is 1 min)")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
