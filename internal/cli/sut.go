@@ -15,6 +15,8 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/metrics"
+	"github.com/gameday/gameday/platform/docker"
 	"github.com/gameday/gameday/platform/local"
 	"github.com/gameday/gameday/sut"
 	"github.com/gameday/gameday/sut/policy"
@@ -34,6 +36,8 @@ func newSUTCommand(gs *GlobalState) *cobra.Command {
 }
 
 type sutUpOptions struct {
+	runtime      string
+	image        string
 	variant      string
 	replicas     []string
 	runDir       string
@@ -47,21 +51,30 @@ func newSUTUpCommand(gs *GlobalState) *cobra.Command {
 	o := &sutUpOptions{}
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run the whole shop locally until Ctrl-C; print the gateway URL and the metrics targets",
-		Long: `Runs every instance of every shop service as a child process on 127.0.0.1,
-every call edge through gameday's fault proxy, until Ctrl-C or SIGTERM (a
-second Ctrl-C skips the graceful drain). Point your own tools (k6, vegeta,
-curl) at the gateway URL it prints.
+		Short: "Run the whole shop until Ctrl-C; print the gateway URL and the metrics targets",
+		Long: `Runs every instance of every shop service, every call edge through
+gameday's fault proxy, until Ctrl-C or SIGTERM (a second Ctrl-C skips the
+graceful drain). Point your own tools (k6, vegeta, curl) at the gateway URL
+it prints.
+
+--runtime local (the default) runs each instance as a child process on
+127.0.0.1; --runtime docker runs each as a container of the image
+gameday/sut:dev (build it with bash deploy/docker/build-images.sh) on a
+network of its own, with the gateway and metrics published on 127.0.0.1
+(see docs/runtimes.md).
 
 --fault injects a fault for the whole session (reverted on exit), written as
 TYPE:SERVICE[:PARAM=VALUE,…], for example latency:payment:delay=50ms or
 pause:payment; see docs/faults.md.`,
 		Example: `  gameday sut up --variant resilient --replicas payment=2
-  gameday sut up --variant naive --fault latency:payment:delay=200ms`,
+  gameday sut up --variant naive --fault latency:payment:delay=200ms
+  gameday sut up --runtime docker --variant resilient --fault pause:payment`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSUTUp(cmd.Context(), gs, o) },
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.runtime, "runtime", "local", "where the shop runs: local (child processes) or docker (containers)")
+	f.StringVar(&o.image, "image", "", "--runtime docker: the shop's image (default "+docker.DefaultImage+")")
 	f.StringVar(&o.variant, "variant", "resilient", "shop variant: "+strings.Join(policy.Names(), ", "))
 	f.StringArrayVar(&o.replicas, "replicas", nil, "replica count of a service, SERVICE=N (repeatable)")
 	f.StringVar(&o.runDir, "run-dir", "", "directory for logs and data (default runs/sut-up-TIMESTAMP)")
@@ -102,20 +115,13 @@ func parseFaultFlag(s string, i int, seed int64) (faults.Spec, error) {
 	return spec, nil
 }
 
-// shopConfig turns a variant into the local runtime's topology.
-func shopConfig(v *policy.Variant) ([]local.Service, []faults.Edge) {
-	var svcs []local.Service
-	for _, s := range sut.Services() {
-		svcs = append(svcs, local.Service{Name: s, Replicas: max(1, v.Replicas(s))})
-	}
-	var edges []faults.Edge
-	for _, e := range sut.Edges() {
-		edges = append(edges, faults.Edge{From: e.From, To: e.To})
-	}
-	return svcs, edges
-}
-
 func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error) {
+	switch {
+	case o.runtime != "local" && o.runtime != "docker":
+		return errext.Errorf(errext.Invalid, "--runtime %q: want local or docker", o.runtime)
+	case o.image != "" && o.runtime != "docker":
+		return errext.Errorf(errext.Invalid, "--image is for --runtime docker (the local runtime runs this binary)")
+	}
 	v, err := policy.Load(o.variant)
 	if err != nil {
 		return errext.WithExitCode(fmt.Errorf("variant: %w", err), errext.Invalid)
@@ -197,20 +203,8 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 		}
 	}()
 
-	svcs, edges := shopConfig(v)
-	cfg := local.Config{
-		Command:  []string{exe, "sut"},
-		Services: svcs,
-		Edges:    edges,
-		Gateway:  sut.Gateway,
-		Policy:   policyFile,
-		RunDir:   runDir,
-		Journal:  j,
-		Restart:  local.RestartConfig{Never: o.noRestart, Delay: o.restartDelay},
-		Seed:     o.seed,
-	}
-	fmt.Fprintf(gs.Stderr, "starting the shop (variant %s) in %s …\n", v.Name, runDir)
-	d, err := local.Start(runCtx, cfg)
+	fmt.Fprintf(gs.Stderr, "starting the shop (variant %s, runtime %s) in %s …\n", v.Name, o.runtime, runDir)
+	d, err := startShop(runCtx, o, v, exe, policyFile, runDir, j)
 	if err != nil {
 		if runCtx.Err() != nil {
 			return errext.WithExitCode(errors.New("interrupted while starting; everything started was stopped"), errext.Interrupted)
@@ -236,14 +230,14 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 		if cerr := errors.Join(errs...); cerr != nil && err == nil {
 			err = errext.WithExitCode(cerr, errext.Platform)
 		}
-		fmt.Fprintf(gs.Stderr, "stopped %d instances; logs in %s\n", len(d.Status()), filepath.Join(runDir, "logs"))
+		fmt.Fprintf(gs.Stderr, "stopped %d instances; logs in %s\n", d.instances(), filepath.Join(runDir, "logs"))
 		if r != nil {
 			panic(r)
 		}
 	}()
 	printUp(gs, d)
 	if len(specs) > 0 {
-		tl := &faults.Timeline{Runtime: d, Journal: j, RunID: d.RunID()}
+		tl := &faults.Timeline{Runtime: d.runtime, Journal: j, RunID: d.RunID()}
 		for _, s := range specs {
 			tl.Faults = append(tl.Faults, faults.Planned{Spec: s, Duration: 100 * 365 * 24 * time.Hour})
 		}
@@ -265,15 +259,80 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	return nil
 }
 
-func printUp(gs *GlobalState, d *local.Deployment) {
+// upShop is what `sut up` needs of a running shop, on either runtime.
+type upShop interface {
+	faults.Runtime
+	GatewayURLs() []string
+	RunID() string
+	AdminToken() string
+	Close(ctx context.Context) error
+}
+
+// upDeployment is a running shop and its runtime's own listings. Faults
+// get runtime, the concrete deployment: they find the optional interfaces
+// (process, link, HTTP faults) on it.
+type upDeployment struct {
+	upShop
+	runtime   faults.Runtime
+	targets   []metrics.Target
+	instances func() int
+}
+
+// startShop starts every instance of v on o.runtime and waits until all are
+// ready.
+func startShop(ctx context.Context, o *sutUpOptions, v *policy.Variant, exe, policyFile, runDir string, j *faults.Journal) (*upDeployment, error) {
+	var edges []faults.Edge
+	for _, e := range sut.Edges() {
+		edges = append(edges, faults.Edge{From: e.From, To: e.To})
+	}
+	switch o.runtime {
+	case "docker":
+		var svcs []docker.Service
+		for _, s := range sut.Services() {
+			svcs = append(svcs, docker.Service{Name: s, Replicas: max(1, v.Replicas(s)), Stateful: sut.Stateful(s)})
+		}
+		d, err := docker.Start(ctx, docker.Config{
+			Image: o.image, Services: svcs, Edges: edges, Gateway: sut.Gateway,
+			Policy: policyFile, Variant: v.Name, RunDir: runDir, Journal: j,
+			Restart: docker.RestartConfig{Never: o.noRestart, Delay: o.restartDelay}, Seed: o.seed,
+		})
+		if err != nil {
+			return nil, err
+		}
+		var ts []metrics.Target
+		for _, t := range d.Targets() {
+			ts = append(ts, metrics.Target(t))
+		}
+		return &upDeployment{upShop: d, runtime: d, targets: ts, instances: func() int { return len(d.Status()) }}, nil
+	default:
+		var svcs []local.Service
+		for _, s := range sut.Services() {
+			svcs = append(svcs, local.Service{Name: s, Replicas: max(1, v.Replicas(s))})
+		}
+		d, err := local.Start(ctx, local.Config{
+			Command: []string{exe, "sut"}, Services: svcs, Edges: edges, Gateway: sut.Gateway,
+			Policy: policyFile, Variant: v.Name, RunDir: runDir, Journal: j,
+			Restart: local.RestartConfig{Never: o.noRestart, Delay: o.restartDelay}, Seed: o.seed,
+		})
+		if err != nil {
+			return nil, err
+		}
+		var ts []metrics.Target
+		for _, t := range d.Targets() {
+			ts = append(ts, metrics.Target(t))
+		}
+		return &upDeployment{upShop: d, runtime: d, targets: ts, instances: func() int { return len(d.Status()) }}, nil
+	}
+}
+
+func printUp(gs *GlobalState, d *upDeployment) {
 	w := gs.Stdout
-	fmt.Fprintf(w, "gateway  %s\n", d.GatewayURL())
-	for _, u := range d.GatewayURLs()[1:] {
+	for _, u := range d.GatewayURLs() {
 		fmt.Fprintf(w, "gateway  %s\n", u)
 	}
 	fmt.Fprintf(w, "run-id   %s\n", d.RunID())
 	fmt.Fprintf(w, "admin    GAMEDAY_ADMIN_TOKEN=%s\n", d.AdminToken())
-	for _, t := range d.Targets() {
+	for _, t := range d.targets {
 		fmt.Fprintf(w, "metrics  %-12s %-13s %s\n", t.Job, t.Instance, t.URL)
 	}
 }

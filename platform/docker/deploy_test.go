@@ -39,3 +39,16 @@ func TestDeployServesCheckoutAndCloseLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A forced close (its context already done, as after a second Ctrl-C) skips
+// the drain but still leaves no container, network or volume behind.
+func TestCloseWithItsContextDoneStillRemovesEverything(t *testing.T) {
+	cli := engine(t)
+	d := deployShop(t, "naive", nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := d.Close(ctx); err != nil {
+		t.Fatalf("forced close: %v", err)
+	}
+	assertRunGone(t, cli, d.RunID())
+}

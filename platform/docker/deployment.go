@@ -407,7 +407,9 @@ func (d *Deployment) closeClient() {
 // Close stops the supervisors, closes every proxy, saves each container's
 // output to RUN/logs/INSTANCE.log, then stops (SIGTERM, SIGKILL after the
 // grace period) and removes every container, network and volume labelled
-// with the run's id, bounded by ctx. It is idempotent.
+// with the run's id. ctx bounds the graceful part: once it is done (a second
+// Ctrl-C), the containers are killed and everything is removed all the same.
+// It is idempotent.
 func (d *Deployment) Close(ctx context.Context) error {
 	d.closeOnce.Do(func() { d.closeErr = d.close(ctx) })
 	return d.closeErr

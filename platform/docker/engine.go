@@ -144,6 +144,9 @@ func createNetwork(ctx context.Context, cli *client.Client, name string, labels 
 	return "", netip.Prefix{}, fmt.Errorf("create network %s: %w", name, lastErr)
 }
 
+// removeTimeout bounds removeRun's removals once its context is done.
+const removeTimeout = time.Minute
+
 // removeRun stops and removes every container labelled with the run's id
 // (unpaused first, SIGTERM then SIGKILL after grace), then its networks and
 // volumes. save, when set, is called with each container before its
@@ -152,6 +155,12 @@ func removeRun(ctx context.Context, cli *client.Client, runID string, grace time
 	if runID == "" {
 		return nil, errors.New("remove run: no run id")
 	}
+	// ctx bounds the graceful part (the stop's drain, saving logs). Once it
+	// is done (a second Ctrl-C), containers are killed and everything is
+	// removed anyway, within removeTimeout: a forced exit leaves nothing.
+	stopCtx := ctx
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	defer cancel()
 	var (
 		mu    sync.Mutex
 		lines []string
@@ -188,13 +197,14 @@ func removeRun(ctx context.Context, cli *client.Client, runID string, grace time
 					report("", fmt.Errorf("unpause %s: %w", name, err))
 				}
 			}
-			if c.State == "running" || c.State == "paused" || c.State == "restarting" {
-				if err := cli.ContainerStop(ctx, c.ID, container.StopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
+			if (c.State == "running" || c.State == "paused" || c.State == "restarting") && stopCtx.Err() == nil {
+				// Cut short by stopCtx: the forced remove below kills it.
+				if err := cli.ContainerStop(stopCtx, c.ID, container.StopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) && stopCtx.Err() == nil {
 					report("", fmt.Errorf("stop %s: %w", name, err))
 				}
 			}
-			if save != nil {
-				save(ctx, c)
+			if save != nil && stopCtx.Err() == nil {
+				save(stopCtx, c)
 			}
 			err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 			switch {
