@@ -1,8 +1,9 @@
 // Package finesleep sleeps with microsecond precision. Go's runtime timers
 // wake through epoll_wait, whose timeout is in milliseconds, so a sleep of
-// 200 µs takes about 1 ms; on Linux a Timer arms a timerfd and reads it
+// 200 µs takes about 1 ms; on Linux a Timer arms a timerfd and waits for it
 // through the netpoller, which wakes within the kernel's hrtimer slack (tens
-// of µs) and still parks only the goroutine, never spinning a thread.
+// of µs) and still parks only the goroutine, never spinning a thread. A sleep
+// costs one system call (see Timer).
 // Elsewhere it falls back on runtime timers.
 //
 // A Timer is used by one goroutine at a time; a Pool hands them out to

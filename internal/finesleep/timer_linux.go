@@ -6,18 +6,36 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// Timer is a timerfd read through the netpoller.
+// Timer is a timerfd whose expiry is awaited through the netpoller.
+//
+// A sleep costs one system call: timerfd_settime, made raw (no runtime
+// syscall bookkeeping, so sysmon never hands the processor off around it).
+// The timerfd is never read. Go's netpoller watches it edge-triggered, and
+// every expiry wakes the poller whether or not the count of the expiries
+// before it was read, so the sleeper waits in a RawConn.Read callback that
+// only looks at the clock: the deadline passed (or the sleep was cancelled)
+// means done, anything else means wait. Waiting before any read is safe
+// here, unlike on a socket, because nothing can have happened before the
+// wait: the timer cannot expire before the deadline the callback checks,
+// which is computed before the timer is armed.
 type Timer struct {
 	fd   int
 	f    *os.File
-	buf  [8]byte
-	ctx  context.Context // NewBound's; nil for New
-	stop func() bool
+	rc   syscall.RawConn
+	wake func(fd uintptr) bool // bound once: a sleep allocates nothing
+
+	deadline  time.Time   // of the sleep under way, read by wake
+	cancelled atomic.Bool // set before a cancellation fires the timer
+	ctx       context.Context
+	stop      func() bool
 }
 
 // New makes a Timer; Close releases its file descriptor.
@@ -26,7 +44,15 @@ func New() (*Timer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timerfd: %w", err)
 	}
-	return &Timer{fd: fd, f: os.NewFile(uintptr(fd), "timerfd")}, nil
+	f := os.NewFile(uintptr(fd), "timerfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("timerfd: %w", err)
+	}
+	t := &Timer{fd: fd, f: f, rc: rc}
+	t.wake = func(uintptr) bool { return t.cancelled.Load() || !time.Now().Before(t.deadline) }
+	return t, nil
 }
 
 // NewBound makes a Timer whose every Sleep ends early once ctx is done (and
@@ -39,15 +65,38 @@ func NewBound(ctx context.Context) (*Timer, error) {
 		return nil, err
 	}
 	t.ctx = ctx
-	// Cancellation fires the timer at once, which ends a pending read.
-	t.stop = context.AfterFunc(ctx, func() { _ = t.arm(1) })
+	t.stop = context.AfterFunc(ctx, t.cancel)
 	return t, nil
 }
 
+// cancel ends the sleep under way: the flag tells the waiter it is done,
+// and firing the timer at once wakes it.
+func (t *Timer) cancel() {
+	t.cancelled.Store(true)
+	_ = t.arm(1)
+}
+
+// arm sets the timer to expire once, ns from now.
 func (t *Timer) arm(ns int64) error {
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(ns)}
-	if err := unix.TimerfdSettime(t.fd, 0, &spec, nil); err != nil {
-		return fmt.Errorf("timerfd settime: %w", err)
+	_, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(t.fd), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+	if e != 0 {
+		return fmt.Errorf("timerfd settime: %w", e)
+	}
+	return nil
+}
+
+// sleep arms the timer for d and waits until the deadline has passed or the
+// sleep is cancelled.
+func (t *Timer) sleep(d time.Duration) error {
+	// The deadline is taken before arming, so the timer (CLOCK_MONOTONIC,
+	// relative) never expires before it: see the type's comment.
+	t.deadline = time.Now().Add(d)
+	if err := t.arm(int64(d)); err != nil {
+		return err
+	}
+	if err := t.rc.Read(t.wake); err != nil {
+		return fmt.Errorf("timerfd wait: %w", err)
 	}
 	return nil
 }
@@ -63,11 +112,8 @@ func (t *Timer) Sleep(d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	if err := t.arm(int64(d)); err != nil {
+	if err := t.sleep(d); err != nil {
 		return err
-	}
-	if _, err := t.f.Read(t.buf[:]); err != nil {
-		return fmt.Errorf("timerfd read: %w", err)
 	}
 	if t.ctx != nil {
 		return t.ctx.Err()
@@ -82,18 +128,15 @@ func (t *Timer) SleepContext(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil || d <= 0 {
 		return err
 	}
-	if err := t.arm(int64(d)); err != nil {
-		return err
+	if t.ctx == nil {
+		t.cancelled.Store(false)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = t.arm(1) })
-	_, rerr := t.f.Read(t.buf[:])
+	stop := context.AfterFunc(ctx, t.cancel)
+	err := t.sleep(d)
 	if !stop() {
 		return ctx.Err() // the cancellation ran or is running
 	}
-	if rerr != nil {
-		return fmt.Errorf("timerfd read: %w", rerr)
-	}
-	return nil
+	return err
 }
 
 // Close releases the timer.

@@ -54,7 +54,9 @@ type Config struct {
 	RunID string
 	// AdminToken guards the children's /admin API; default: random.
 	AdminToken string
-	// Env is added to each child's environment (KEY=VALUE).
+	// Env is added to each child's environment (KEY=VALUE). Each child also
+	// gets GOMAXPROCS=1 unless this or the harness's environment sets
+	// GOMAXPROCS (see childMaxProcs and docs/runtimes.md).
 	Env     []string
 	Restart RestartConfig
 	// ReadyTimeout bounds the wait for one instance's /readyz (default 20s).

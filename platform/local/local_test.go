@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -426,5 +427,48 @@ func TestKillWithRestartDelayZeroRestartsAtOnce(t *testing.T) {
 			t.Fatal("orders not restarted within 20 s of a kill with restartDelay 0s (the deployment's delay is 1 min)")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestChildEnvSetsOneProcessorUnlessTheUserDid(t *testing.T) {
+	for _, tc := range []struct {
+		environ, extra []string
+		want           string
+	}{
+		{[]string{"HOME=/root"}, nil, "1"},
+		{[]string{"HOME=/root", "GOMAXPROCS=4"}, nil, "4"},
+		{[]string{"HOME=/root"}, []string{"GOMAXPROCS=2"}, "2"},
+		{nil, []string{"X=1"}, "1"},
+	} {
+		env := childEnv(tc.environ, tc.extra)
+		var got []string
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "GOMAXPROCS="); ok {
+				got = append(got, v)
+			}
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("childEnv(%q, %q): GOMAXPROCS %q, want exactly %q", tc.environ, tc.extra, got, tc.want)
+		}
+		if len(env) < len(tc.environ)+len(tc.extra) {
+			t.Errorf("childEnv(%q, %q) = %q: lost variables", tc.environ, tc.extra, env)
+		}
+	}
+}
+
+// Every shop child runs with one processor unless the harness's
+// environment says otherwise (GOMAXPROCS in the test's environment is
+// passed on as it is).
+func TestChildrenRunWithOneProcessor(t *testing.T) {
+	want := os.Getenv("GOMAXPROCS")
+	if want == "" {
+		want = "1"
+	}
+	d, _ := standIn(t, nil)
+	for _, st := range d.Status() {
+		got, ok, err := faults.ProcEnv(st.PID, "GOMAXPROCS")
+		if err != nil || !ok || got != want {
+			t.Errorf("%s (pid %d): GOMAXPROCS %q (set %v, %v), want %q", st.Instance.ID, st.PID, got, ok, err, want)
+		}
 	}
 }

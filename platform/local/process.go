@@ -39,7 +39,7 @@ func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) 
 	}
 	argv := append(append([]string{}, d.cfg.Command...), in.args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), d.cfg.Env...)
+	cmd.Env = childEnv(os.Environ(), d.cfg.Env)
 	cmd.Env = append(cmd.Env, faults.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id)
 	cmd.Stdout = pw
 	cmd.Stderr = logf
@@ -88,6 +88,30 @@ func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) 
 		return fail(fmt.Errorf("%w; see %s", err, in.logPath))
 	}
 	return p, nil
+}
+
+// childMaxProcs is the GOMAXPROCS each shop child gets unless the harness's
+// environment or Config.Env sets GOMAXPROCS.
+//
+// Every instance shares the host's cores with the other instances, the
+// harness (proxies, load generator) and Prometheus, like a process in a
+// one-CPU container. With a processor per core each, the Go runtimes wake
+// threads to run a goroutine on an idle processor and hand processors back
+// and forth (futex wake-ups, context switches) far more often than the
+// shop's load needs; on a virtual machine a context switch costs more than
+// most requests do. docs/runtimes.md has the figures.
+const childMaxProcs = "1"
+
+// childEnv is a child's environment: the harness's (environ), then extra
+// (Config.Env), then GOMAXPROCS=childMaxProcs when neither sets GOMAXPROCS.
+func childEnv(environ, extra []string) []string {
+	env := append(append(make([]string, 0, len(environ)+len(extra)+1), environ...), extra...)
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOMAXPROCS=") {
+			return env
+		}
+	}
+	return append(env, "GOMAXPROCS="+childMaxProcs)
 }
 
 // copyStdout copies the child's stdout to its log and hands over the address

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gameday/gameday/sut/policy"
 	"github.com/gameday/gameday/sut/resilience"
 )
@@ -57,6 +59,7 @@ func (e *callError) Unwrap() error { return e.err }
 type edge struct {
 	caller, callee string
 	urls           []string
+	h1             []*h1Target // per replica: the shop's own client, nil where net/http serves (not http://, not Linux)
 	pol            policy.EdgePolicy
 	hc             *http.Client
 	m              *metrics
@@ -70,6 +73,12 @@ type edge struct {
 	budget   *resilience.Budget // nil: no budget
 	retryOn  map[string]bool
 
+	// metric children, looked up once (label values: callee and outcome)
+	mInFlight prometheus.Gauge
+	mCalls    map[string]prometheus.Counter
+	mAttempts map[string]prometheus.Counter
+	mDuration map[string]prometheus.Observer
+
 	cacheMu sync.RWMutex
 	cache   map[string][]byte // last good GET body per path (cached fallback)
 	defVal  []byte            // default fallback body
@@ -82,6 +91,9 @@ func newEdge(caller, callee string, urls []string, pol policy.EdgePolicy, hc *ht
 		inflight: make([]atomic.Int64, len(urls)),
 		cache:    map[string][]byte{},
 		retryOn:  map[string]bool{},
+	}
+	for _, u := range urls {
+		e.h1 = append(e.h1, newH1Target(u))
 	}
 	if b := pol.Breaker; b != nil {
 		for i := range urls {
@@ -112,14 +124,16 @@ func newEdge(caller, callee string, urls []string, pol policy.EdgePolicy, hc *ht
 		}
 		e.defVal = data
 	}
+	e.mCalls, e.mAttempts, e.mDuration = map[string]prometheus.Counter{}, map[string]prometheus.Counter{}, map[string]prometheus.Observer{}
 	for _, o := range []string{outcomeSuccess, outcomeError, outcomeTimeout, outcomeCircuitOpen, outcomeBulkheadFull, outcomeFallback} {
-		m.clientCalls.WithLabelValues(callee, o)
+		e.mCalls[o] = m.clientCalls.WithLabelValues(callee, o)
+		e.mDuration[o] = m.clientDuration.WithLabelValues(callee, o)
 	}
 	for _, o := range []string{outcomeSuccess, outcomeError, outcomeTimeout} {
-		m.clientAttempts.WithLabelValues(callee, o)
+		e.mAttempts[o] = m.clientAttempts.WithLabelValues(callee, o)
 	}
 	m.budgetExhausted.WithLabelValues(callee)
-	m.clientInFlight.WithLabelValues(callee)
+	e.mInFlight = m.clientInFlight.WithLabelValues(callee)
 	return e, nil
 }
 
@@ -164,16 +178,21 @@ func (a attemptResult) failed() bool { return a.outcome != outcomeSuccess }
 // answers instead.
 func (e *edge) call(ctx context.Context, method, path string, body []byte) (*response, error) {
 	start := e.clock.Now()
-	e.m.clientInFlight.WithLabelValues(e.callee).Inc()
-	defer e.m.clientInFlight.WithLabelValues(e.callee).Dec()
+	e.mInFlight.Inc()
+	defer e.mInFlight.Dec()
 	resp, outcome, err := e.do(ctx, method, path, body)
 	if err != nil {
 		if fb := e.fallback(method, path); fb != nil {
 			resp, outcome, err = fb, outcomeFallback, nil
 		}
 	}
-	e.m.clientCalls.WithLabelValues(e.callee, outcome).Inc()
-	e.m.clientDuration.WithLabelValues(e.callee, outcome).Observe(e.clock.Now().Sub(start).Seconds())
+	if c := e.mCalls[outcome]; c != nil {
+		c.Inc()
+		e.mDuration[outcome].Observe(e.clock.Now().Sub(start).Seconds())
+	} else { // not an outcome resolved in newEdge
+		e.m.clientCalls.WithLabelValues(e.callee, outcome).Inc()
+		e.m.clientDuration.WithLabelValues(e.callee, outcome).Observe(e.clock.Now().Sub(start).Seconds())
+	}
 	return resp, err
 }
 
@@ -221,7 +240,11 @@ func (e *edge) do(ctx context.Context, method, path string, body []byte) (*respo
 		if e.breakers != nil {
 			e.breakers[idx].Done(!last.failed())
 		}
-		e.m.clientAttempts.WithLabelValues(e.callee, last.outcome).Inc()
+		if c := e.mAttempts[last.outcome]; c != nil {
+			c.Inc()
+		} else {
+			e.m.clientAttempts.WithLabelValues(e.callee, last.outcome).Inc()
+		}
 		if !last.failed() {
 			if method == http.MethodGet && last.status/100 == 2 && e.pol.Fallback != nil && e.pol.Fallback.Kind == policy.FallbackCached {
 				e.cacheMu.Lock()
@@ -243,6 +266,15 @@ func (e *edge) do(ctx context.Context, method, path string, body []byte) (*respo
 		}
 	}
 	return nil, last.outcome, &callError{callee: e.callee, outcome: last.outcome, status: last.status, err: last.err}
+}
+
+// close closes the edge's idle connections.
+func (e *edge) close() {
+	for _, t := range e.h1 {
+		if t != nil {
+			t.close()
+		}
+	}
 }
 
 func (e *edge) eligible(i int) bool {
@@ -287,6 +319,16 @@ func (e *edge) send(ctx context.Context, idx int, method, path string, body []by
 	}
 	if h.abortStatus != 0 {
 		return classify(h.abortStatus, nil, nil)
+	}
+	if t := e.h1[idx]; t != nil {
+		status, data, err := t.do(ctx, method, path, body)
+		if err != nil {
+			return attemptResult{outcome: outcomeError, status: status, err: err}
+		}
+		if h.errorStatus != 0 {
+			return classify(h.errorStatus, nil, nil)
+		}
+		return classify(status, data, nil)
 	}
 	var rd io.Reader
 	if body != nil {
@@ -373,7 +415,8 @@ func (e *edge) postJSON(ctx context.Context, path string, in, out any) (*respons
 	return resp, nil
 }
 
-// newTransport is the HTTP transport of a service's outgoing calls.
+// newTransport is the HTTP transport of a service's outgoing calls where the
+// shop's own client does not serve them (see h1Target).
 func newTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:               nil,

@@ -18,7 +18,7 @@ const testToken = "test-token"
 
 // startService runs one service in-process on 127.0.0.1:0 and returns its
 // base URL; the test's cleanup stops it (draining) and waits for it.
-func startService(t *testing.T, cfg Config) string {
+func startService(t testing.TB, cfg Config) string {
 	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"

@@ -72,6 +72,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer s.bgCancel()
+	defer s.closeEdges()
 	if buckets, ok := storeBuckets[cfg.Service]; ok {
 		if cfg.DataDir == "" {
 			return fmt.Errorf("serve %s: --data DIR is required (the service keeps durable state)", cfg.Service)
@@ -102,6 +103,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("serve %s: %w", cfg.Service, err)
 	}
+	// Inbound connections are written with raw system calls (internal/rawio)
+	// and read by a goroutine of their own (srvconn_linux.go).
+	ln = newListener(ln)
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

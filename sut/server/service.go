@@ -102,6 +102,13 @@ func newService(cfg Config) (*service, error) {
 	return s, nil
 }
 
+// closeEdges closes the idle connections of every outgoing edge.
+func (s *service) closeEdges() {
+	for _, e := range s.edges {
+		e.close()
+	}
+}
+
 func (s *service) postFault(w http.ResponseWriter, r *http.Request) {
 	var f client.AdminFault
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&f); err != nil {
@@ -185,15 +192,23 @@ func (s *service) handle(pattern, op string, h http.HandlerFunc) {
 		s.m.requests.WithLabelValues(op, code)
 	}
 	s.m.rejections.WithLabelValues(op, "queue_full")
+	// The children for the usual answer, looked up once.
+	ok200, okDuration := s.m.requests.WithLabelValues(op, "200"), s.m.duration.WithLabelValues(op, "200")
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		s.m.inFlight.Inc()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			s.m.inFlight.Dec()
+			took := time.Since(start).Seconds()
+			if sw.status == http.StatusOK {
+				ok200.Inc()
+				okDuration.Observe(took)
+				return
+			}
 			code := strconv.Itoa(sw.status)
 			s.m.requests.WithLabelValues(op, code).Inc()
-			s.m.duration.WithLabelValues(op, code).Observe(time.Since(start).Seconds())
+			s.m.duration.WithLabelValues(op, code).Observe(took)
 		}()
 		if s.draining.Load() {
 			s.m.rejections.WithLabelValues(op, "draining").Inc()

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -512,5 +513,18 @@ func TestCheckIntegrity(t *testing.T) {
 	rep = checkIntegrity(nil, l)
 	if len(rep.PaidNotCharged) != 1 || rep.PaidNotCharged[0] != "o3" {
 		t.Fatalf("paid without charge: %+v", rep)
+	}
+}
+
+// decodeInt reads what encoding/json reads, and fails where it fails.
+func TestDecodeIntIsEncodingJSONs(t *testing.T) {
+	for _, in := range []string{"0", "-0", "1000000", "-42", "9223372036854775807", "-9223372036854775808",
+		"99999999999999999999", "01", "+1", "1.0", "1e3", "", "-", " 1", "1 ", "\"1\"", "null", "0x10", "1_000"} {
+		got, err := decodeInt([]byte(in))
+		var want int64
+		werr := json.Unmarshal([]byte(in), &want)
+		if got != want || (err == nil) != (werr == nil) {
+			t.Errorf("decodeInt(%q) = %d, %v; encoding/json: %d, %v", in, got, err, want, werr)
+		}
 	}
 }

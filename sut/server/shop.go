@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -203,6 +204,11 @@ func badge(stock int64) string {
 	return "in_stock"
 }
 
+// productList is catalog's GET /products.
+type productList struct {
+	Products []Product `json:"products"`
+}
+
 // stockAnswer is inventory's GET /stock; a default fallback may set Badge only.
 type stockAnswer struct {
 	Stock map[string]int64 `json:"stock"`
@@ -214,10 +220,11 @@ func (s *service) catalogRoutes() {
 	decorate := func(ctx context.Context, list []Product, path string) []Product {
 		var st stockAnswer
 		_, err := inv.getJSON(ctx, path, &st)
+		stock := make([]int64, len(list)) // one allocation for every product's stock
 		for i := range list {
 			if v, ok := st.Stock[list[i].SKU]; ok && err == nil {
-				v := v
-				list[i].Stock, list[i].Badge = &v, badge(v)
+				stock[i] = v
+				list[i].Stock, list[i].Badge = &stock[i], badge(v)
 			} else {
 				list[i].Badge = "unknown"
 			}
@@ -225,7 +232,7 @@ func (s *service) catalogRoutes() {
 		return list
 	}
 	s.handle("GET /products", "list_products", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"products": decorate(r.Context(), Products(), "/stock")})
+		writeJSON(w, 200, productList{Products: decorate(r.Context(), Products(), "/stock")})
 	})
 	s.handle("GET /products/{sku}", "get_product", func(w http.ResponseWriter, r *http.Request) {
 		p, ok := productBySKU(r.PathValue("sku"))
@@ -320,14 +327,36 @@ func (s *service) seedInventory(ctx context.Context) error {
 func readStock(tx *bolt.Tx, bucket string) (map[string]int64, error) {
 	out := map[string]int64{}
 	err := tx.Bucket([]byte(bucket)).ForEach(func(k, v []byte) error {
-		var n int64
-		if err := json.Unmarshal(v, &n); err != nil {
+		n, err := decodeInt(v)
+		if err != nil {
 			return err
 		}
 		out[string(k)] = n
 		return nil
 	})
 	return out, err
+}
+
+// decodeInt decodes a stored JSON number: strconv for the plain integers
+// the store holds (-?(0|[1-9][0-9]*), what encoding/json writes), which
+// allocates nothing, encoding/json for anything else.
+func decodeInt(v []byte) (int64, error) {
+	digits := v
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	plain := len(digits) > 0 && len(digits) <= 18 && (digits[0] != '0' || len(digits) == 1)
+	for _, c := range digits {
+		plain = plain && '0' <= c && c <= '9'
+	}
+	if plain {
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return n, nil
+		}
+	}
+	var n int64
+	err := json.Unmarshal(v, &n)
+	return n, err
 }
 
 // reserveRequest is inventory's POST /reservations.
