@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gameday/gameday/internal/h1wire"
 	"github.com/gameday/gameday/internal/rawio"
 )
 
@@ -172,18 +173,18 @@ func (rc *rawConn) once(ctx context.Context, req []byte, isHead bool, deadline t
 		}
 		k, v := h[:colon], bytes.TrimSpace(h[colon+1:])
 		switch {
-		case asciiEqualFold(k, "content-length"):
-			n, ok := atoi(v)
+		case h1wire.EqualFold(k, "content-length"):
+			n, ok := h1wire.Dec(v)
 			if !ok {
 				return 0, true, errProto
 			}
 			contentLength = n
-		case asciiEqualFold(k, "transfer-encoding"):
+		case h1wire.EqualFold(k, "transfer-encoding"):
 			chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
-		case asciiEqualFold(k, "connection"):
-			if asciiEqualFold(v, "close") {
+		case h1wire.EqualFold(k, "connection"):
+			if h1wire.EqualFold(v, "close") {
 				closeAfter = true
-			} else if asciiEqualFold(v, "keep-alive") {
+			} else if h1wire.EqualFold(v, "keep-alive") {
 				closeAfter = false
 			}
 		}
@@ -249,7 +250,7 @@ func (rc *rawConn) discardChunked() error {
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
 		}
-		size, ok := atoiHex(line)
+		size, ok := h1wire.Hex(line)
 		if !ok {
 			return errProto
 		}
@@ -287,58 +288,6 @@ func atoi3(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-func atoi(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-func atoiHex(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 15 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		n = n<<4 | int64(d)
-	}
-	return n, true
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // connRegistry holds the open connections so that an interrupted run can cut

@@ -299,11 +299,7 @@ func startShop(ctx context.Context, o *sutUpOptions, v *policy.Variant, exe, pol
 		if err != nil {
 			return nil, err
 		}
-		var ts []metrics.Target
-		for _, t := range d.Targets() {
-			ts = append(ts, metrics.Target(t))
-		}
-		return &upDeployment{upShop: d, runtime: d, targets: ts, instances: func() int { return len(d.Status()) }}, nil
+		return &upDeployment{upShop: d, runtime: d, targets: targetsOf(d.Targets()), instances: func() int { return len(d.Status()) }}, nil
 	default:
 		var svcs []local.Service
 		for _, s := range sut.Services() {
@@ -317,12 +313,21 @@ func startShop(ctx context.Context, o *sutUpOptions, v *policy.Variant, exe, pol
 		if err != nil {
 			return nil, err
 		}
-		var ts []metrics.Target
-		for _, t := range d.Targets() {
-			ts = append(ts, metrics.Target(t))
-		}
-		return &upDeployment{upShop: d, runtime: d, targets: ts, instances: func() int { return len(d.Status()) }}, nil
+		return &upDeployment{upShop: d, runtime: d, targets: targetsOf(d.Targets()), instances: func() int { return len(d.Status()) }}, nil
 	}
+}
+
+// targetsOf converts a runtime's scrape targets (local.Target,
+// docker.Target: the fields of metrics.Target) to the metrics package's.
+func targetsOf[T ~struct {
+	Job, Instance, URL string
+	Labels             map[string]string
+}](ts []T) []metrics.Target {
+	out := make([]metrics.Target, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, metrics.Target(t))
+	}
+	return out
 }
 
 func printUp(gs *GlobalState, d *upDeployment) {

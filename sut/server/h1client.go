@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gameday/gameday/internal/h1wire"
 )
 
 // h1Target is the client of one callee replica's base URL (http:// only):
@@ -336,7 +338,8 @@ func (c *h1Conn) readHead() (status int, contentLength int64, chunked, closeAfte
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
 		return 0, 0, false, true, errMalformed
 	}
-	status, ok := atoiN(line[9:12])
+	status64, ok := h1wire.Dec(line[9:12])
+	status = int(status64)
 	if !ok || status < 100 {
 		return 0, 0, false, true, errMalformed
 	}
@@ -355,18 +358,18 @@ func (c *h1Conn) readHead() (status int, contentLength int64, chunked, closeAfte
 		}
 		k, v := h[:colon], bytes.TrimSpace(h[colon+1:])
 		switch {
-		case asciiFold(k, "content-length"):
-			n, ok := atoiN(v)
-			if !ok || contentLength >= 0 && int64(n) != contentLength {
+		case h1wire.EqualFold(k, "content-length"):
+			n, ok := h1wire.Dec(v)
+			if !ok || contentLength >= 0 && n != contentLength {
 				return status, 0, false, true, errMalformed
 			}
-			contentLength = int64(n)
-		case asciiFold(k, "transfer-encoding"):
+			contentLength = n
+		case h1wire.EqualFold(k, "transfer-encoding"):
 			chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
-		case asciiFold(k, "connection"):
-			if asciiFold(v, "close") {
+		case h1wire.EqualFold(k, "connection"):
+			if h1wire.EqualFold(v, "close") {
 				closeAfter = true
-			} else if asciiFold(v, "keep-alive") {
+			} else if h1wire.EqualFold(v, "keep-alive") {
 				closeAfter = false
 			}
 		}
@@ -413,7 +416,7 @@ func (c *h1Conn) readChunked() ([]byte, error) {
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
 		}
-		n, ok := atoiHex(bytes.TrimSpace(line))
+		n, ok := h1wire.Hex(bytes.TrimSpace(line))
 		if !ok {
 			return nil, errMalformed
 		}
@@ -444,56 +447,4 @@ func (c *h1Conn) readChunked() ([]byte, error) {
 			return nil, errMalformed
 		}
 	}
-}
-
-func atoiN(b []byte) (int, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
-func atoiHex(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 15 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		n = n<<4 | int64(d)
-	}
-	return n, true
-}
-
-func asciiFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
