@@ -4,6 +4,7 @@ package finesleep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -95,11 +96,28 @@ func (t *Timer) sleep(d time.Duration) error {
 	if err := t.arm(int64(d)); err != nil {
 		return err
 	}
-	if err := t.rc.Read(t.wake); err != nil {
-		return fmt.Errorf("timerfd wait: %w", err)
+	// A safety net, not the clock of the sleep: should the netpoller ever
+	// miss the timer's wake-up (a CI run once hung here, under a full
+	// `go test -race ./...`), the read deadline, a runtime timer, ends the
+	// wait lostWakeupGuard after the deadline instead of never.
+	_ = t.f.SetReadDeadline(t.deadline.Add(lostWakeupGuard))
+	for {
+		err := t.rc.Read(t.wake)
+		if err == nil || t.wake(0) {
+			return nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("timerfd wait: %w", err)
+		}
+		// The guard fired before the deadline (a runtime timer may run a
+		// little early relative to the monotonic clock): wait on.
+		_ = t.f.SetReadDeadline(t.deadline.Add(lostWakeupGuard))
 	}
-	return nil
 }
+
+// lostWakeupGuard is how long after its deadline a sleep whose wake-up was
+// lost still ends (see sleep).
+const lostWakeupGuard = 2 * time.Millisecond
 
 // Sleep waits d; a bound Timer returns its context's error if that ended
 // the sleep (or had ended before it).
