@@ -147,18 +147,10 @@ func (rc *rawConn) once(ctx context.Context, req []byte, isHead bool, deadline t
 	if err != nil {
 		return 0, len(line) > 0, err
 	}
-	// HTTP/1.1 200 OK
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return 0, true, errProto
-	}
-	status, ok := atoi3(line[9:12])
+	head, ok := h1wire.StatusLine(line)
 	if !ok {
 		return 0, true, errProto
 	}
-	http10 := line[7] == '0'
-	contentLength := int64(-1)
-	chunked := false
-	closeAfter := http10
 	for {
 		h, err := rc.readLine()
 		if err != nil {
@@ -168,27 +160,11 @@ func (rc *rawConn) once(ctx context.Context, req []byte, isHead bool, deadline t
 			break
 		}
 		colon := bytes.IndexByte(h, ':')
-		if colon <= 0 {
+		if colon <= 0 || !head.Header(h[:colon], bytes.TrimSpace(h[colon+1:])) {
 			return 0, true, errProto
 		}
-		k, v := h[:colon], bytes.TrimSpace(h[colon+1:])
-		switch {
-		case h1wire.EqualFold(k, "content-length"):
-			n, ok := h1wire.Dec(v)
-			if !ok {
-				return 0, true, errProto
-			}
-			contentLength = n
-		case h1wire.EqualFold(k, "transfer-encoding"):
-			chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
-		case h1wire.EqualFold(k, "connection"):
-			if h1wire.EqualFold(v, "close") {
-				closeAfter = true
-			} else if h1wire.EqualFold(v, "keep-alive") {
-				closeAfter = false
-			}
-		}
 	}
+	status, contentLength, chunked, closeAfter := head.Status, head.ContentLength, head.Chunked, head.Close
 	switch {
 	case status >= 100 && status < 200 && status != 101:
 		// Interim answer (100 Continue, 103 Early Hints): the final one follows
@@ -277,17 +253,6 @@ func (rc *rawConn) close() {
 		_ = rc.c.Close()
 		rc.c, rc.io = nil, nil
 	}
-}
-
-func atoi3(b []byte) (int, bool) {
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }
 
 // connRegistry holds the open connections so that an interrupted run can cut

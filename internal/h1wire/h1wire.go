@@ -60,3 +60,58 @@ func EqualFold(b []byte, s string) bool {
 	}
 	return true
 }
+
+// Head is what a response's status line and headers say about its body and
+// its connection.
+type Head struct {
+	Status        int
+	ContentLength int64 // -1: none given
+	Chunked       bool
+	Close         bool // the server closes the connection after this response
+}
+
+// StatusLine parses "HTTP/1.x NNN reason" into a Head: HTTP/1.0 closes
+// unless a keep-alive header says otherwise.
+func StatusLine(line []byte) (Head, bool) {
+	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
+		return Head{}, false
+	}
+	status, ok := Dec(line[9:12])
+	if !ok || status < 100 {
+		return Head{}, false
+	}
+	return Head{Status: int(status), ContentLength: -1, Close: line[7] == '0'}, true
+}
+
+// Header folds the header line k: v (v trimmed) into h; false for a
+// malformed Content-Length or one that contradicts an earlier one.
+func (h *Head) Header(k, v []byte) bool {
+	switch {
+	case EqualFold(k, "content-length"):
+		n, ok := Dec(v)
+		if !ok || h.ContentLength >= 0 && n != h.ContentLength {
+			return false
+		}
+		h.ContentLength = n
+	case EqualFold(k, "transfer-encoding"):
+		h.Chunked = containsFold(v, "chunked")
+	case EqualFold(k, "connection"):
+		if EqualFold(v, "close") {
+			h.Close = true
+		} else if EqualFold(v, "keep-alive") {
+			h.Close = false
+		}
+	}
+	return true
+}
+
+// containsFold reports whether b contains the lower-case ASCII s, ignoring
+// the case of b's letters.
+func containsFold(b []byte, s string) bool {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if EqualFold(b[i:i+len(s)], s) {
+			return true
+		}
+	}
+	return false
+}

@@ -36,3 +36,33 @@ func TestEqualFold(t *testing.T) {
 		t.Error("different names matched")
 	}
 }
+
+func TestStatusLineAndHeaders(t *testing.T) {
+	h, ok := StatusLine([]byte("HTTP/1.1 200 OK"))
+	if !ok || h.Status != 200 || h.ContentLength != -1 || h.Close {
+		t.Fatalf("HTTP/1.1 200: %+v %v", h, ok)
+	}
+	for _, kv := range [][2]string{{"Content-Length", "12"}, {"content-length", "12"}, {"Transfer-Encoding", "gzip, Chunked"}, {"Connection", "Close"}, {"X-Other", "1"}} {
+		if !h.Header([]byte(kv[0]), []byte(kv[1])) {
+			t.Fatalf("header %s: %s refused", kv[0], kv[1])
+		}
+	}
+	if h.ContentLength != 12 || !h.Chunked || !h.Close {
+		t.Fatalf("after the headers: %+v", h)
+	}
+	if h.Header([]byte("Content-Length"), []byte("13")) {
+		t.Error("a second, different Content-Length accepted")
+	}
+	h10, ok := StatusLine([]byte("HTTP/1.0 404 Not Found"))
+	if !ok || h10.Status != 404 || !h10.Close {
+		t.Fatalf("HTTP/1.0 404: %+v %v", h10, ok)
+	}
+	if h10.Header([]byte("Connection"), []byte("keep-alive")); h10.Close {
+		t.Error("HTTP/1.0 with keep-alive still closes")
+	}
+	for _, bad := range []string{"HTTP/1.1 20 OK", "HTTP/2.0 200 OK", "HTTP/1.1 099 X", "HTTP/1.1"} {
+		if _, ok := StatusLine([]byte(bad)); ok {
+			t.Errorf("StatusLine(%q) accepted", bad)
+		}
+	}
+}

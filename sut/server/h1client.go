@@ -334,44 +334,21 @@ func (c *h1Conn) readHead() (status int, contentLength int64, chunked, closeAfte
 	if err != nil {
 		return 0, 0, false, true, err
 	}
-	// HTTP/1.1 200 OK
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+	head, ok := h1wire.StatusLine(line)
+	if !ok {
 		return 0, 0, false, true, errMalformed
 	}
-	status64, ok := h1wire.Dec(line[9:12])
-	status = int(status64)
-	if !ok || status < 100 {
-		return 0, 0, false, true, errMalformed
-	}
-	closeAfter = line[7] == '0' // HTTP/1.0: close unless keep-alive
 	for {
 		h, err := c.readLine(&size)
 		if err != nil {
-			return status, 0, false, true, err
+			return head.Status, 0, false, true, err
 		}
 		if len(h) == 0 {
-			return status, contentLength, chunked, closeAfter, nil
+			return head.Status, head.ContentLength, head.Chunked, head.Close, nil
 		}
 		colon := bytes.IndexByte(h, ':')
-		if colon <= 0 {
-			return status, 0, false, true, errMalformed
-		}
-		k, v := h[:colon], bytes.TrimSpace(h[colon+1:])
-		switch {
-		case h1wire.EqualFold(k, "content-length"):
-			n, ok := h1wire.Dec(v)
-			if !ok || contentLength >= 0 && n != contentLength {
-				return status, 0, false, true, errMalformed
-			}
-			contentLength = n
-		case h1wire.EqualFold(k, "transfer-encoding"):
-			chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
-		case h1wire.EqualFold(k, "connection"):
-			if h1wire.EqualFold(v, "close") {
-				closeAfter = true
-			} else if h1wire.EqualFold(v, "keep-alive") {
-				closeAfter = false
-			}
+		if colon <= 0 || !head.Header(h[:colon], bytes.TrimSpace(h[colon+1:])) {
+			return head.Status, 0, false, true, errMalformed
 		}
 	}
 }
