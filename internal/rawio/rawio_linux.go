@@ -46,40 +46,62 @@ func New(c net.Conn) (io.ReadWriter, error) {
 	return f, nil
 }
 
-// readOnce is a RawConn.Read callback: one read(2) into o.p; false asks the
-// netpoller to wait until the socket is readable.
-func readOnce(fd uintptr, o *op) bool {
+// Read is one read(2) of the non-blocking socket fd into p, retried on
+// EINTR, for a RawConn.Read callback: again when the socket had nothing yet
+// (EAGAIN), else n and errno (n 0 and errno 0: end of stream).
+func Read(fd uintptr, p []byte) (n int, again bool, errno syscall.Errno) {
 	for {
-		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&o.p[0])), uintptr(len(o.p)))
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		switch e {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false
+			return 0, true, 0
 		}
-		o.n, o.errno = int(r), e
-		return true
+		return int(r), false, e
 	}
+}
+
+// Write writes p to the non-blocking socket fd with write(2) until all of it
+// is written, the send buffer is full (again) or a call fails (errno), for a
+// RawConn.Write callback; n counts what was written.
+func Write(fd uintptr, p []byte) (n int, again bool, errno syscall.Errno) {
+	for n < len(p) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
+		switch e {
+		case 0:
+			n += int(r)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return n, true, 0
+		default:
+			return n, false, e
+		}
+	}
+	return n, false, 0
+}
+
+// readOnce is a RawConn.Read callback: one read(2) into o.p; false asks the
+// netpoller to wait until the socket is readable.
+func readOnce(fd uintptr, o *op) bool {
+	n, again, errno := Read(fd, o.p)
+	if again {
+		return false
+	}
+	o.n, o.errno = n, errno
+	return true
 }
 
 // writeAll is a RawConn.Write callback: write(2) until o.p is written (o.n
 // counts it) or fails; false asks the netpoller to wait until the socket is
 // writable.
 func writeAll(fd uintptr, o *op) bool {
-	for o.n < len(o.p) {
-		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&o.p[o.n])), uintptr(len(o.p)-o.n))
-		switch e {
-		case 0:
-			o.n += int(r)
-			continue
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		o.errno = e
-		return true
+	n, again, errno := Write(fd, o.p[o.n:])
+	o.n += n
+	if again {
+		return false
 	}
+	o.errno = errno
 	return true
 }
 

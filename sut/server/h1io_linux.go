@@ -10,6 +10,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"github.com/gameday/gameday/internal/rawio"
 )
 
 // h1Supported: the shop's own HTTP/1.1 client is used for http:// callees.
@@ -147,33 +149,21 @@ func (x *h1IO) exchange(fd uintptr) bool {
 
 // readOnce is one read(2) into x.p; false waits until the socket is readable.
 func (x *h1IO) readOnce(fd uintptr) bool {
-	for {
-		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&x.p[0])), uintptr(len(x.p)))
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		x.n, x.errno = int(r), e
-		return true
+	n, again, errno := rawio.Read(fd, x.p)
+	if again {
+		return false
 	}
+	x.n, x.errno = n, errno
+	return true
 }
 
 // writeAll writes the rest of x.out; false when the send buffer is full.
 func (x *h1IO) writeAll(fd uintptr) bool {
-	for x.outN < len(x.out) {
-		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&x.out[x.outN])), uintptr(len(x.out)-x.outN))
-		switch e {
-		case 0:
-			x.outN += int(r)
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false
-		default:
-			x.werrno = e
-			return true
-		}
+	n, again, errno := rawio.Write(fd, x.out[x.outN:])
+	x.outN += n
+	if again {
+		return false
 	}
+	x.werrno = errno
 	return true
 }

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/gameday/gameday/internal/rawio"
 )
@@ -113,20 +112,17 @@ func (c *srvConn) loop() {
 // waits until it is taken; false waits for the socket's next event.
 func (c *srvConn) fill(fd uintptr) bool {
 	for {
-		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)))
+		n, again, e := rawio.Read(fd, c.buf)
 		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
+		case again:
 			return false
 		case e != 0:
 			c.fail(os.NewSyscallError("read", e))
 			return true
-		case r == 0:
+		case n == 0:
 			c.fail(io.EOF)
 			return true
 		}
-		n := int(r)
 		c.mu.Lock()
 		c.r, c.n = 0, n
 		c.mu.Unlock()
