@@ -237,7 +237,7 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	}()
 	printUp(gs, d)
 	if len(specs) > 0 {
-		tl := &faults.Timeline{Runtime: d.runtime, Journal: j, RunID: d.RunID()}
+		tl := &faults.Timeline{Runtime: d.upShop, Journal: j, RunID: d.RunID()}
 		for _, s := range specs {
 			tl.Faults = append(tl.Faults, faults.Planned{Spec: s, Duration: 100 * 365 * 24 * time.Hour})
 		}
@@ -268,12 +268,11 @@ type upShop interface {
 	Close(ctx context.Context) error
 }
 
-// upDeployment is a running shop and its runtime's own listings. Faults
-// get runtime, the concrete deployment: they find the optional interfaces
-// (process, link, HTTP faults) on it.
+// upDeployment is a running shop and its runtime's own listings. Faults get
+// upShop itself, whose dynamic type is the runtime's deployment: they find
+// the optional interfaces (process, link, HTTP faults) on it.
 type upDeployment struct {
 	upShop
-	runtime   faults.Runtime
 	targets   []metrics.Target
 	instances func() int
 }
@@ -299,7 +298,7 @@ func startShop(ctx context.Context, o *sutUpOptions, v *policy.Variant, exe, pol
 		if err != nil {
 			return nil, err
 		}
-		return &upDeployment{upShop: d, runtime: d, targets: targetsOf(d.Targets()), instances: func() int { return len(d.Status()) }}, nil
+		return &upDeployment{upShop: d, targets: targetsOf(d.Targets()), instances: func() int { return len(d.Status()) }}, nil
 	default:
 		var svcs []local.Service
 		for _, s := range sut.Services() {
@@ -313,7 +312,7 @@ func startShop(ctx context.Context, o *sutUpOptions, v *policy.Variant, exe, pol
 		if err != nil {
 			return nil, err
 		}
-		return &upDeployment{upShop: d, runtime: d, targets: targetsOf(d.Targets()), instances: func() int { return len(d.Status()) }}, nil
+		return &upDeployment{upShop: d, targets: targetsOf(d.Targets()), instances: func() int { return len(d.Status()) }}, nil
 	}
 }
 
