@@ -103,7 +103,7 @@ func TestLibrary(t *testing.T) {
 			}
 			failed := 0
 			for _, c := range rec.run.Checks {
-				if !c.Pass && c.Kind == "slo" {
+				if c.Failed() && c.Kind == "slo" {
 					failed++
 				}
 			}
@@ -155,7 +155,7 @@ func runLibrary(t *testing.T, name, variant string) libraryRun {
 		if c.Observed != nil {
 			obs = strconv.FormatFloat(*c.Observed, 'g', 4, 64)
 		}
-		t.Logf("  %-5v %-45s %-20s observed %s", c.Pass, c.Name, c.Bound, obs)
+		t.Logf("  %-5v %-45s %-20s observed %s", c.Passed(), c.Name, c.Bound, obs)
 	}
 	if pids := e2etest.ProcessesOf(out.Run.ID); len(pids) > 0 {
 		t.Errorf("processes of run %s still alive: %v", out.Run.ID, pids)

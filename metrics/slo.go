@@ -65,6 +65,10 @@ type Result struct {
 	// Series is the SLI at every Step in [Start, End] (the worst series at
 	// each step), for reports.
 	Series []Point
+	// FirstBreach is the step at which a failed continuous check first
+	// broke its bound (with For > 0: the first step of the streak that
+	// lasted For), and the value there; nil otherwise.
+	FirstBreach *Point
 	// Reason says why the check failed, or what held when it passed.
 	Reason string
 }
@@ -182,9 +186,15 @@ func Evaluate(ctx context.Context, q Querier, c Check) Result {
 			runVal = res.Series[i].V
 		}
 		if c.For <= 0 {
+			res.FirstBreach = &Point{T: s.t, V: res.Series[i].V}
 			return fail("%s at %s (%s)", describe(res.Series[i].V, bound), s.t.UTC().Format(time.RFC3339), s.broken(bound))
 		}
 		if runEnd.Sub(runStart) >= c.For {
+			for j := range steps {
+				if steps[j].t.Equal(runStart) {
+					res.FirstBreach = &Point{T: runStart, V: res.Series[j].V}
+				}
+			}
 			return fail("%s continuously from %s to %s (at least %s)", describe(runVal, bound),
 				runStart.UTC().Format(time.RFC3339), runEnd.UTC().Format(time.RFC3339), c.For)
 		}

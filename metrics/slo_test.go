@@ -103,6 +103,42 @@ func TestEvaluateContinuous(t *testing.T) {
 	}
 }
 
+// TestEvaluateFirstBreachAndWorstAreApart: a failed continuous check
+// reports both the first breach (where it broke) and the worst value (what
+// Observed holds), so that no view mistakes one for the other.
+func TestEvaluateFirstBreachAndWorstAreApart(t *testing.T) {
+	e := startEmbedded(t, EmbeddedConfig{})
+	vals := repeat(0.01, 60)
+	vals[10] = 0.2 // the first breach
+	for i := 30; i <= 37; i++ {
+		vals[i] = 0.4 // the worst
+	}
+	appendSeries(t, e, sli(), 0, vals...)
+	b, _ := ParseBound("< 0.05")
+	for _, tc := range []struct {
+		name      string
+		forDur    time.Duration
+		at        time.Time
+		firstV    float64
+		observedW float64
+	}{
+		{"any step", 0, at(10), 0.2, 0.4},
+		{"for 5s: the streak that lasted", 5 * time.Second, at(30), 0.4, 0.4},
+	} {
+		r := Evaluate(context.Background(), e.Querier(), Check{Name: "c", Query: "sli", Bound: b, Start: at(0), End: at(50), Mode: ModeContinuous, For: tc.forDur})
+		if r.Pass || r.FirstBreach == nil {
+			t.Fatalf("%s: pass=%v first breach %v", tc.name, r.Pass, r.FirstBreach)
+		}
+		if !r.FirstBreach.T.Equal(tc.at) || r.FirstBreach.V != tc.firstV || r.Observed != tc.observedW {
+			t.Errorf("%s: first breach %v at %v, worst %v; want %v at %v, worst %v", tc.name, r.FirstBreach.V, r.FirstBreach.T, r.Observed, tc.firstV, tc.at, tc.observedW)
+		}
+	}
+	r := Evaluate(context.Background(), e.Querier(), Check{Name: "c", Query: "sli", Bound: b, Start: at(0), End: at(9), Mode: ModeContinuous})
+	if !r.Pass || r.FirstBreach != nil {
+		t.Errorf("clean window: pass=%v first breach %v", r.Pass, r.FirstBreach)
+	}
+}
+
 func TestEvaluateBaselineRelative(t *testing.T) {
 	e := startEmbedded(t, EmbeddedConfig{})
 	// p99 latency: about 0.2 s in the baseline (0..19 s), 0.28 s during a

@@ -120,15 +120,16 @@ func compareChecks(runs []*Run) []compareRow {
 				if c.Name != n {
 					continue
 				}
-				switch {
-				case c.Skipped:
-					cell.Text = "○ skipped"
-				case c.Pass:
-					cell.Text, cell.Pass = "✓ "+fmtObserved(c), true
+				t := c.Text()
+				switch c.Status {
+				case StatusPass:
+					cell.Text, cell.Pass = "✓ "+t.Observed, true
+				case StatusFail:
+					cell.Text, cell.Fail = "✗ "+t.Observed, true
 				default:
-					cell.Text, cell.Fail = "✗ "+fmtObserved(c), true
+					cell.Text = "○ not evaluated"
 				}
-				cell.Delta = c.Bound
+				cell.Delta = t.Expected
 			}
 			row.Cells = append(row.Cells, cell)
 		}
@@ -239,7 +240,6 @@ func compareRecovery(runs []*Run) []compareRow {
 			for _, rc := range r.Recovery {
 				if key(rc) == n {
 					cell.Text, cell.Delta = fmtRecovery(rc.Seconds), rc.Bound
-					cell.Pass, cell.Fail = rc.Pass, !rc.Pass
 				}
 			}
 			row.Cells = append(row.Cells, cell)

@@ -52,6 +52,7 @@ type reportView struct {
 	FaultRows   []faultRow
 	FaultTables []faultTable
 	Checks      []checkRow
+	Tally       Tally
 	Requests    []requestRow
 	Spectrum    *chart
 	HasUncorr   bool
@@ -89,10 +90,9 @@ type faultMetric struct {
 }
 
 type checkRow struct {
-	Name, Kind, Window, Query, Bound, Observed, Result, Reason string
-	Pass, Skipped                                              bool
-	Samples                                                    int
-	Chart                                                      *chart
+	Name, Kind, Window, Query, Expected, Observed, Breach, Result, Class, Reason string
+	Samples                                                                     int
+	Chart                                                                       *chart
 }
 
 type requestRow struct {
@@ -103,7 +103,6 @@ type requestRow struct {
 
 type recoveryRow struct {
 	Fault, SLI, Value, Bound string
-	Pass                     bool
 }
 
 type integrityView struct {
@@ -150,6 +149,7 @@ func buildReportView(r *Run) (*reportView, error) {
 	v.Latency, v.Throughput, v.ErrorRatio = timeCharts(r, ticks)
 	v.FaultRows, v.FaultTables = faultViews(r)
 	v.Checks = checkRows(r)
+	v.Tally = r.Tally()
 	var err error
 	if v.Glance, err = glanceOf(r); err != nil {
 		return nil, err
@@ -161,7 +161,7 @@ func buildReportView(r *Run) (*reportView, error) {
 		return nil, err
 	}
 	for _, rc := range r.Recovery {
-		v.Recovery = append(v.Recovery, recoveryRow{Fault: rc.Fault, SLI: rc.SLI, Value: fmtRecovery(rc.Seconds), Bound: rc.Bound, Pass: rc.Pass})
+		v.Recovery = append(v.Recovery, recoveryRow{Fault: rc.Fault, SLI: rc.SLI, Value: fmtRecovery(rc.Seconds), Bound: rc.Bound})
 	}
 	if in := r.Integrity; in != nil {
 		iv := &integrityView{Checked: in.Checked, OK: in.OK, Problems: in.Problems}
@@ -229,40 +229,31 @@ func fmtRecovery(s *float64) string {
 	return strconv.FormatFloat(*s, 'f', 1, 64) + " s"
 }
 
-func fmtObserved(c Check) string {
-	if c.Observed == nil {
-		return "no data"
-	}
-	s := fmtNum(*c.Observed)
-	if c.Unit != "" && c.Unit != "ratio" {
-		s += " " + c.Unit
-	}
-	return s
-}
-
-// verdictSentence says the verdict in plain words.
+// verdictSentence says the verdict in plain words, with the tally of the
+// checks (the same in every view).
 func verdictSentence(r *Run) string {
-	var failed, total int
-	for _, c := range r.Checks {
-		total++
-		if !c.Pass && !c.Skipped {
-			failed++
-		}
-	}
+	t := r.Tally()
 	var s string
 	switch r.Verdict {
 	case VerdictPass:
-		s = fmt.Sprintf("Every check held (%d of %d).", total, total)
+		s = fmt.Sprintf("Every check held (%d of %d).", t.Passed, t.Total)
 	case VerdictFail:
-		s = fmt.Sprintf("%d of %d checks failed.", failed, total)
+		s = fmt.Sprintf("%d of %d checks failed.", t.Failed, t.Total)
 	case VerdictAborted:
 		s = "The run was stopped by its abort condition."
 	case VerdictInterrupted:
 		s = "The run was interrupted; faults were reverted."
 	case VerdictError:
 		s = "The platform failed during the run."
+	case VerdictCrashed:
+		s = "The harness crashed during the run; `gameday recover` reverted what it left and closed this record."
+	case VerdictRunning:
+		s = "The run had not finished when this record was written (if its harness is gone, run `gameday recover`)."
 	default:
 		s = "Verdict: " + string(r.Verdict) + "."
+	}
+	if r.Verdict != VerdictPass && r.Verdict != VerdictFail && t.Total > 0 {
+		s += " Checks: " + t.String() + "."
 	}
 	if r.Reason != "" {
 		s += " " + r.Reason
@@ -271,35 +262,30 @@ func verdictSentence(r *Run) string {
 }
 
 // problems lists, in plain words, everything that went wrong: failing
-// checks first, then recovery, integrity, abort and fault errors.
+// checks first (labelled: the first breach and the worst value), then the
+// abort and fault errors.
 func problems(r *Run) []string {
 	var out []string
 	for _, c := range r.Checks {
-		if c.Pass || c.Skipped {
+		if !c.Failed() {
 			continue
 		}
-		what := "SLO"
-		if c.Kind == KindSteadyState {
-			what = "Steady state"
+		t := c.Text()
+		what := map[string]string{KindSteadyState: "Steady state", KindRecovery: "Recovery", KindIntegrity: "Integrity"}[c.Kind]
+		if what == "" {
+			what = "SLO"
 		}
-		s := fmt.Sprintf("%s “%s” failed: observed %s, expected %s", what, c.Name, fmtObserved(c), c.Bound)
-		if c.Window != "" {
+		s := fmt.Sprintf("%s “%s” failed", what, c.Name)
+		if c.Window != "" && c.Kind != KindIntegrity {
 			s += " " + c.Window
 		}
-		if c.Reason != "" {
+		s += ": "
+		if t.Breach != "" {
+			s += t.Breach + ", "
+		}
+		s += fmt.Sprintf("%s; expected %s", t.Observed, t.Expected)
+		if c.Kind == KindIntegrity && c.Reason != "" {
 			s += " (" + c.Reason + ")"
-		}
-		out = append(out, s+".")
-	}
-	for _, rc := range r.Recovery {
-		if !rc.Pass {
-			out = append(out, fmt.Sprintf("%s did not recover in time after %s: %s, expected %s.", rc.SLI, rc.Fault, fmtRecovery(rc.Seconds), rc.Bound))
-		}
-	}
-	if in := r.Integrity; in != nil && in.Checked && !in.OK {
-		s := "Integrity check failed"
-		if len(in.Problems) > 0 {
-			s += ": " + strings.Join(in.Problems, "; ")
 		}
 		out = append(out, s+".")
 	}
@@ -465,17 +451,18 @@ func fmtParams(p map[string]string) string {
 func checkRows(r *Run) []checkRow {
 	var rows []checkRow
 	for i, c := range r.Checks {
+		t := c.Text()
 		row := checkRow{
-			Name: c.Name, Kind: c.Kind, Window: c.Window, Query: c.Query, Bound: c.Bound,
-			Observed: fmtObserved(c), Pass: c.Pass, Skipped: c.Skipped, Reason: c.Reason, Samples: c.Samples,
+			Name: c.Name, Kind: c.Kind, Window: t.Window, Query: c.Query, Expected: t.Expected,
+			Observed: t.Observed, Breach: t.Breach, Reason: c.Reason, Samples: c.Samples,
 		}
-		switch {
-		case c.Skipped:
-			row.Result = "skipped"
-		case c.Pass:
-			row.Result = "pass"
+		switch c.Status {
+		case StatusPass:
+			row.Result, row.Class = "✓ pass", "ok"
+		case StatusFail:
+			row.Result, row.Class = "✗ fail", "bad"
 		default:
-			row.Result = "fail"
+			row.Result, row.Class = "○ not evaluated", "skip"
 		}
 		if len(c.Series) > 0 {
 			row.Chart = sliChart(r, c, i)
@@ -539,7 +526,7 @@ func sliChart(r *Run, c Check, i int) *chart {
 		ch.HLines = append(ch.HLines, hline{Y: sy.at(bound), Label: c.Bound})
 	}
 	idx := 0
-	if !c.Pass && !c.Skipped {
+	if c.Failed() {
 		idx = 1
 	}
 	ch.addSeries(c.Name, idx, xs, ys, sx, sy, labels)
@@ -687,17 +674,11 @@ func glanceOf(r *Run) ([]glance, error) {
 		{Label: "errors", Value: fmtPct(all.errPct()), Bad: all.errPct() >= 1},
 		{Label: "p99 (whole run)", Value: fmtMs(p99)},
 	}
-	if len(r.Checks) > 0 {
-		passed, failed := 0, 0
-		for _, c := range r.Checks {
-			switch {
-			case c.Pass:
-				passed++
-			case !c.Skipped:
-				failed++
-			}
+	if t := r.Tally(); t.Total > 0 {
+		g = append(g, glance{Label: "checks passed", Value: fmt.Sprintf("%d of %d", t.Passed, t.Total), Bad: t.Failed > 0})
+		if t.NotEvaluated > 0 {
+			g = append(g, glance{Label: "checks not evaluated", Value: strconv.Itoa(t.NotEvaluated), Bad: true})
 		}
-		g = append(g, glance{Label: "checks passed", Value: fmt.Sprintf("%d of %d", passed, len(r.Checks)), Bad: failed > 0})
 	}
 	if len(r.Faults) > 0 {
 		inj, rev := 0, 0

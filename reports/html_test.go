@@ -136,8 +136,8 @@ func TestHTMLOrderAndContent(t *testing.T) {
 		last = i
 	}
 	for _, want := range []string{
-		`SLO “checkout p99 during slowdown” failed: observed 1.42 s, expected &lt; 1.2 during slow-payment.`,
-		`availability did not recover in time after kill-orders`,
+		`SLO “checkout p99 during slowdown” failed during slow-payment: first breach at t=29.0 s: 1.25 s, worst 1.42 s; expected &lt; 1.2.`,
+		`Recovery “availability” failed after kill-orders: recovered after 14.0 s; expected &lt; 10s.`,
 		`Aborted at 1:15`,
 		`data-fault="slow-payment"`, `data-fault="kill-orders"`,
 		`class="band-label"`, `class="phase"`, `class="bound"`, `class="phase abort"`,

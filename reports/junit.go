@@ -55,86 +55,60 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// WriteJUnit writes the run as JUnit XML: one testcase per SLO, steady-state
-// check, recovery time and the integrity check, plus one for the run itself
-// when it was aborted, interrupted or failed on the platform. Failures carry
-// the observed value against the expected bound.
+// WriteJUnit writes the run as JUnit XML: one testcase per check of
+// Run.Checks (the SLOs, steady-state checks, recovery objectives and the
+// integrity check; the same list every view shows), in a suite of its own,
+// and, when the run did not complete (aborted, interrupted, crashed, the
+// platform failed), a second suite with one failing "run completes" case.
+// A check that was not evaluated is a skipped testcase saying why. Every
+// testcase carries its detail (query, window, observed, expected) as output.
 func WriteJUnit(w io.Writer, r *Run) error {
 	name := r.Scenario.Name
 	if name == "" {
 		name = "gameday"
 	}
 	prefix := "gameday." + name
-	suite := junitSuite{
-		Name:      prefix,
-		Time:      secs(r.duration()),
-		Timestamp: r.Start.UTC().Format("2006-01-02T15:04:05"),
-		Hostname:  r.Environment.Hostname,
-		Properties: []junitProperty{
-			{"verdict", string(r.Verdict)}, {"variant", r.Variant}, {"policy", r.Policy.Name},
-			{"policyHash", r.Policy.Hash}, {"run", r.ID}, {"scenarioFile", r.Scenario.File},
-		},
+	props := []junitProperty{
+		{"verdict", string(r.Verdict)}, {"variant", r.Variant}, {"policy", r.Policy.Name},
+		{"policyHash", r.Policy.Hash}, {"run", r.ID}, {"scenarioFile", r.Scenario.File},
 	}
 	for _, k := range sortedKeys(r.Seeds) {
-		suite.Properties = append(suite.Properties, junitProperty{"seed." + k, strconv.FormatInt(r.Seeds[k], 10)})
+		props = append(props, junitProperty{"seed." + k, strconv.FormatInt(r.Seeds[k], 10)})
+	}
+	suite := junitSuite{
+		Name:       prefix,
+		Time:       secs(r.duration()),
+		Timestamp:  r.Start.UTC().Format("2006-01-02T15:04:05"),
+		Hostname:   r.Environment.Hostname,
+		Properties: props,
 	}
 	for _, c := range r.Checks {
 		kind := c.Kind
 		if kind == "" {
 			kind = KindSLO
 		}
-		tc := junitCase{Name: c.Name, Classname: prefix + "." + kind, Time: secs(c.WindowEnd - c.WindowStart)}
-		detail := checkDetail(c)
-		switch {
-		case c.Skipped:
+		t := c.Text()
+		tc := junitCase{Name: c.Name, Classname: prefix + "." + kind, Time: secs(c.WindowEnd - c.WindowStart), SystemOut: checkDetail(c)}
+		switch c.Status {
+		case StatusPass:
+		case StatusFail:
+			msg := fmt.Sprintf("observed %s, expected %s", t.Observed, t.Expected)
+			if t.Breach != "" {
+				msg += "; " + t.Breach
+			}
+			tc.Failure = &junitFailure{Message: msg, Type: kind, Text: checkDetail(c)}
+		default:
 			msg := "not evaluated"
 			if c.Reason != "" {
 				msg += ": " + c.Reason
 			}
 			tc.Skipped = &junitSkipped{Message: msg}
-		case !c.Pass:
-			tc.Failure = &junitFailure{
-				Message: fmt.Sprintf("observed %s, expected %s", fmtObserved(c), c.Bound),
-				Type:    kind,
-				Text:    detail,
-			}
-		default:
-			tc.SystemOut = detail
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
-	for _, rc := range r.Recovery {
-		tc := junitCase{Name: fmt.Sprintf("%s recovers after %s", rc.SLI, rc.Fault), Classname: prefix + ".recovery", Time: "0"}
-		if !rc.Pass {
-			tc.Failure = &junitFailure{
-				Message: fmt.Sprintf("observed %s, expected %s", fmtRecovery(rc.Seconds), rc.Bound),
-				Type:    "recovery",
-				Text:    fmt.Sprintf("fault: %s\nSLI: %s\nrecovery: %s\nbound: %s", rc.Fault, rc.SLI, fmtRecovery(rc.Seconds), rc.Bound),
-			}
-		}
-		suite.Cases = append(suite.Cases, tc)
-	}
-	if in := r.Integrity; in != nil {
-		tc := junitCase{Name: "nothing acknowledged was lost", Classname: prefix + ".integrity", Time: "0"}
-		var counts []string
-		for _, k := range sortedKeys(in.Counts) {
-			counts = append(counts, fmt.Sprintf("%s=%d", k, in.Counts[k]))
-		}
-		switch {
-		case !in.Checked:
-			tc.Skipped = &junitSkipped{Message: "integrity was not checked"}
-		case !in.OK:
-			tc.Failure = &junitFailure{
-				Message: "integrity check failed: " + strings.Join(in.Problems, "; "),
-				Type:    "integrity",
-				Text:    "counts: " + strings.Join(counts, " ") + "\n" + strings.Join(in.Problems, "\n"),
-			}
-		default:
-			tc.SystemOut = "counts: " + strings.Join(counts, " ")
-		}
-		suite.Cases = append(suite.Cases, tc)
-	}
-	if r.Verdict == VerdictAborted || r.Verdict == VerdictInterrupted || r.Verdict == VerdictError {
+	suites := []junitSuite{suite}
+	switch r.Verdict {
+	case VerdictAborted, VerdictInterrupted, VerdictError, VerdictCrashed, VerdictRunning:
 		tc := junitCase{Name: "run completes", Classname: prefix + ".run", Time: secs(r.duration())}
 		msg := "run " + string(r.Verdict)
 		if r.Reason != "" {
@@ -150,21 +124,26 @@ func WriteJUnit(w io.Writer, r *Run) error {
 			}
 		}
 		tc.Failure = &junitFailure{Message: msg, Type: string(r.Verdict), Text: text}
-		suite.Cases = append(suite.Cases, tc)
+		suites = append(suites, junitSuite{Name: prefix + ".run", Time: suite.Time, Timestamp: suite.Timestamp,
+			Hostname: suite.Hostname, Cases: []junitCase{tc}})
 	}
-	for _, tc := range suite.Cases {
-		suite.Tests++
-		if tc.Failure != nil {
-			suite.Failures++
+	doc := junitSuites{Name: "gameday " + name, Time: suite.Time}
+	for i := range suites {
+		s := &suites[i]
+		for _, tc := range s.Cases {
+			s.Tests++
+			if tc.Failure != nil {
+				s.Failures++
+			}
+			if tc.Skipped != nil {
+				s.Skipped++
+			}
 		}
-		if tc.Skipped != nil {
-			suite.Skipped++
-		}
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Skipped += s.Skipped
 	}
-	doc := junitSuites{
-		Name: "gameday " + name, Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
-		Time: suite.Time, Suites: []junitSuite{suite},
-	}
+	doc.Suites = suites
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("write junit: %w", err)
 	}
@@ -180,16 +159,22 @@ func WriteJUnit(w io.Writer, r *Run) error {
 }
 
 func checkDetail(c Check) string {
+	t := c.Text()
 	var b strings.Builder
-	fmt.Fprintf(&b, "kind: %s\n", c.Kind)
+	fmt.Fprintf(&b, "status: %s\nkind: %s\n", t.Status, c.Kind)
 	if c.Query != "" {
 		fmt.Fprintf(&b, "query: %s\n", c.Query)
 	}
-	fmt.Fprintf(&b, "expected: %s\nobserved: %s\n", c.Bound, fmtObserved(c))
-	if c.Window != "" {
-		fmt.Fprintf(&b, "window: %s (%s → %s)\n", c.Window, fmtOffset(c.WindowStart), fmtOffset(c.WindowEnd))
+	fmt.Fprintf(&b, "expected: %s\nobserved: %s\n", t.Expected, t.Observed)
+	if t.Breach != "" {
+		fmt.Fprintf(&b, "%s\n", t.Breach)
 	}
-	fmt.Fprintf(&b, "samples: %d\n", c.Samples)
+	if t.Window != "" {
+		fmt.Fprintf(&b, "window: %s\n", t.Window)
+	}
+	if c.Kind == KindSLO || c.Kind == KindSteadyState {
+		fmt.Fprintf(&b, "samples: %d\n", c.Samples)
+	}
 	if c.Reason != "" {
 		fmt.Fprintf(&b, "reason: %s\n", c.Reason)
 	}

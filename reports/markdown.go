@@ -9,6 +9,17 @@ import (
 // MaxMarkdownLines is the most lines WriteMarkdown writes.
 const MaxMarkdownLines = 60
 
+// maxMarkdownChecks is the most check rows the summary lists (the tally
+// above the table always counts them all).
+const maxMarkdownChecks = 25
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // WriteMarkdown writes a short summary of the run fit for a pull-request
 // comment: verdict, failing checks, the check table, per-fault p99 and
 // errors, per-request percentiles, recovery and integrity, in at most
@@ -23,7 +34,8 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 	}
 	add(fmt.Sprintf("### %s %s: %s", icon, strings.ToUpper(string(r.Verdict)), mdEscape(title)), "")
 	add(mdEscape(verdictSentence(r)), "")
-	add(fmt.Sprintf("Started %s · %s · %d request names · %d faults", r.Start.UTC().Format("2006-01-02 15:04:05Z"), fmtDuration(r.duration()), len(r.Requests), len(r.Faults)), "")
+	add(fmt.Sprintf("Started %s · %s · %s · %s", r.Start.UTC().Format("2006-01-02 15:04:05Z"), fmtDuration(r.duration()),
+		plural(len(r.Requests), "request name", "request names"), plural(len(r.Faults), "fault", "faults")), "")
 
 	if ps := problems(r); len(ps) > 0 {
 		for i, p := range ps {
@@ -36,20 +48,23 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 		add("")
 	}
 	if len(r.Checks) > 0 {
-		add("| | check | window | bound | observed |", "|---|---|---|---|---|")
+		add("**Checks:** "+r.Tally().String(), "")
+		add("| | check | window | expected | observed |", "|---|---|---|---|---|")
 		for i, c := range r.Checks {
-			if i == 12 {
+			if i == maxMarkdownChecks {
 				add(fmt.Sprintf("| | … %d more checks in report.html | | | |", len(r.Checks)-i))
 				break
 			}
-			mark := "✅"
-			switch {
-			case c.Skipped:
-				mark = "⏭️"
-			case !c.Pass:
-				mark = "❌"
+			t := c.Text()
+			mark := map[Status]string{StatusPass: "✅", StatusFail: "❌"}[c.Status]
+			if mark == "" {
+				mark = "⏭️ not evaluated"
 			}
-			add(fmt.Sprintf("| %s | %s | %s | `%s` | %s |", mark, mdCell(c.Name), mdCell(c.Window), mdCode(c.Bound), mdCell(fmtObserved(c))))
+			obs := t.Observed
+			if t.Breach != "" {
+				obs += "; " + t.Breach
+			}
+			add(fmt.Sprintf("| %s | %s | %s | `%s` | %s |", mark, mdCell(t.Name), mdCell(t.Window), mdCode(t.Expected), mdCell(obs)))
 		}
 		add("")
 	}
@@ -84,31 +99,6 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 			add(fmt.Sprintf("| %s | %s | %s (%s) | %s | %s | %s |", mdCell(q.Name), q.Count, q.Errors, q.ErrPct, q.P50, q.P99, q.Max))
 		}
 		add("")
-	}
-	if len(r.Recovery) > 0 {
-		var parts []string
-		for _, rc := range r.Recovery {
-			mark := "✅"
-			if !rc.Pass {
-				mark = "❌"
-			}
-			parts = append(parts, fmt.Sprintf("%s %s after %s: %s (%s)", mark, rc.SLI, rc.Fault, fmtRecovery(rc.Seconds), rc.Bound))
-		}
-		add("**Recovery:** "+mdEscape(strings.Join(parts, " · ")), "")
-	}
-	if in := r.Integrity; in != nil {
-		var counts []string
-		for _, k := range sortedKeys(in.Counts) {
-			counts = append(counts, fmt.Sprintf("%s %d", k, in.Counts[k]))
-		}
-		switch {
-		case !in.Checked:
-			add("**Integrity:** not checked", "")
-		case in.OK:
-			add("**Integrity:** ✅ "+strings.Join(counts, ", "), "")
-		default:
-			add("**Integrity:** ❌ "+mdEscape(strings.Join(in.Problems, "; "))+" ("+strings.Join(counts, ", ")+")", "")
-		}
 	}
 	if a := r.Abort; a != nil {
 		add(fmt.Sprintf("**Aborted** at %s: `%s` (observed %s)", fmtOffset(a.FiredAt), mdCode(a.Condition), fmtNum(a.Observed)), "")

@@ -30,7 +30,7 @@ func TestMarkdownGolden(t *testing.T) {
 func TestMarkdownAtMost60Lines(t *testing.T) {
 	r := reportstest.New(reportstest.Options{Failing: true})
 	for i := range 40 {
-		r.Checks = append(r.Checks, reports.Check{Name: fmt.Sprintf("extra | check %d", i), Kind: reports.KindSLO, Bound: "< 1", Observed: new(2.0)})
+		r.Checks = append(r.Checks, reports.Check{Name: fmt.Sprintf("extra | check %d", i), Kind: reports.KindSLO, Bound: "< 1", Observed: new(2.0), Status: reports.StatusFail})
 		r.Faults = append(r.Faults, reports.Fault{Name: fmt.Sprintf("f%d", i), Type: "kill", PlannedInject: 1, PlannedRevert: 2, InjectedAt: new(1.0), RevertedAt: new(2.0)})
 		r.Requests = append(r.Requests, reports.RequestSeries{Name: fmt.Sprintf("req%d", i), Intervals: r.Requests[0].Intervals[:5]})
 		r.Recovery = append(r.Recovery, reports.Recovery{Fault: "f", SLI: "s", Bound: "< 1s"})

@@ -12,13 +12,19 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // SchemaVersion is the version of the run record this package writes and reads.
-const SchemaVersion = "gameday.run/v1"
+// Version 2 keeps every check (SLOs, steady state, recovery, integrity) in
+// one list with a status (pass, fail, not-evaluated); Parse upgrades v1.
+const SchemaVersion = "gameday.run/v2"
+
+// schemaV1 is the previous version, which Parse still reads.
+const schemaV1 = "gameday.run/v1"
 
 // Verdict is the outcome of a run.
 type Verdict string
@@ -30,12 +36,11 @@ const (
 	VerdictAborted     Verdict = "aborted"     // an abort condition fired
 	VerdictInterrupted Verdict = "interrupted" // stopped by a signal (faults reverted)
 	VerdictError       Verdict = "error"       // the platform failed: deploy, inject or revert
-)
-
-// Check kinds.
-const (
-	KindSLO         = "slo"
-	KindSteadyState = "steady-state"
+	// VerdictRunning is the record of a run still going (written as it
+	// goes); a record left so by a crashed harness is closed by
+	// `gameday recover` as VerdictCrashed.
+	VerdictRunning Verdict = "running"
+	VerdictCrashed Verdict = "crashed" // the harness died; closed by `gameday recover`
 )
 
 // Run is the canonical record of one game day. Offsets (fields in seconds
@@ -173,6 +178,10 @@ type Interval struct {
 	At     float64          `json:"at"`
 	Count  int64            `json:"count"`
 	Errors map[string]int64 `json:"errors,omitempty"` // by class, e.g. "5xx", "timeout", "refused"
+	// Cancelled counts the requests cut short by the harness's own stop
+	// (an interrupt, an abort, the end of the run): neither completed nor
+	// the system's errors, and not in Count.
+	Cancelled int64 `json:"cancelled,omitempty"`
 	P50    float64          `json:"p50"`
 	P90    float64          `json:"p90"`
 	P99    float64          `json:"p99"`
@@ -238,10 +247,13 @@ func msPerUnit(unit string) float64 {
 	}
 }
 
-// Check is one SLO or steady-state check.
+// Check is one check of the run: an SLO, a steady-state check, a recovery
+// objective or the integrity check. Run.Checks is the one list of them that
+// every view (terminal, HTML, JUnit, Markdown) shows, in the same order, with
+// the same names and statuses.
 type Check struct {
 	Name  string `json:"name"`
-	Kind  string `json:"kind"` // "slo" or "steady-state"
+	Kind  string `json:"kind"` // KindSLO, KindSteadyState, KindRecovery or KindIntegrity
 	Query string `json:"query,omitempty"`
 	// Bound is the expectation as written, e.g. "< 1.2", ">= 99.5%" or
 	// "< 1.5 * baseline".
@@ -250,16 +262,27 @@ type Check struct {
 	// baselines are resolved (drawn on the SLI chart); when nil the report
 	// reads it from Bound if it can.
 	Threshold *float64 `json:"threshold,omitempty"`
+	// Baseline is the value a baseline-relative bound was computed from
+	// (the query's mean over the baseline window).
+	Baseline *float64 `json:"baseline,omitempty"`
 	// Window says when the check applies, e.g. "during slow-payment";
 	// WindowStart and WindowEnd are its offsets in seconds.
-	Window      string   `json:"window,omitempty"`
-	WindowStart float64  `json:"windowStart"`
-	WindowEnd   float64  `json:"windowEnd"`
-	Observed    *float64 `json:"observed"`
-	Unit        string   `json:"unit,omitempty"` // e.g. "s", "ratio"
-	Pass        bool     `json:"pass"`
-	// Skipped is set when the check was not evaluated (aborted run).
-	Skipped bool    `json:"skipped,omitempty"`
+	Window      string  `json:"window,omitempty"`
+	WindowStart float64 `json:"windowStart"`
+	WindowEnd   float64 `json:"windowEnd"`
+	// Status is pass, fail or not-evaluated (Reason says why).
+	Status Status `json:"status"`
+	// Observed is the value the verdict rests on, taken as ObservedAs says:
+	// at the window's end, the worst over the window, a recovery time, a
+	// count. Nil: no data (or not measured).
+	Observed   *float64 `json:"observed"`
+	ObservedAs string   `json:"observedAs,omitempty"`
+	// FirstBreach is the first step at which the bound was broken (a failed
+	// continuous check): T is an offset in seconds.
+	FirstBreach *Point `json:"firstBreach,omitempty"`
+	// Unit is the unit of Observed, Threshold, Baseline and Series: "s",
+	// "%" (a ratio shown as a percentage), "ratio", or "" (a plain number).
+	Unit    string  `json:"unit,omitempty"`
 	Reason  string  `json:"reason,omitempty"`
 	Samples int     `json:"samples"`
 	Series  []Point `json:"series,omitempty"`
@@ -272,16 +295,18 @@ type Point struct {
 }
 
 // Recovery is how long an SLI took to return to its bound after a fault was
-// reverted. A nil Seconds means it never recovered within the run.
+// reverted. A nil Seconds means it never recovered within the run (or was
+// not measured). It is the detail comparisons read; the verdict is the
+// check of kind recovery of the same SLI in Run.Checks.
 type Recovery struct {
 	Fault   string   `json:"fault"`
 	SLI     string   `json:"sli"`
 	Seconds *float64 `json:"seconds"`
 	Bound   string   `json:"bound,omitempty"` // e.g. "< 10s"
-	Pass    bool     `json:"pass"`
 }
 
-// Integrity is the check, after the faults, that nothing acknowledged was lost.
+// Integrity is the detail of the check, after the faults, that nothing
+// acknowledged was lost (its verdict is the check of kind integrity).
 type Integrity struct {
 	Checked  bool             `json:"checked"`
 	OK       bool             `json:"ok"`
@@ -320,15 +345,128 @@ func Parse(b []byte, name string) (*Run, error) {
 	if head.SchemaVersion == nil {
 		return nil, fmt.Errorf("load run record %s: no schemaVersion field (want %q): %w", name, SchemaVersion, ErrUnknownSchema)
 	}
-	if *head.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("load run record %s: schemaVersion %q, this gameday reads %q: %w", name, *head.SchemaVersion, SchemaVersion, ErrUnknownSchema)
+	if v := *head.SchemaVersion; v != SchemaVersion && v != schemaV1 {
+		return nil, fmt.Errorf("load run record %s: schemaVersion %q, this gameday reads %q and %q: %w", name, v, SchemaVersion, schemaV1, ErrUnknownSchema)
 	}
 	var r Run
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("load run record %s: %w", name, err)
 	}
+	if r.SchemaVersion == schemaV1 {
+		if err := r.upgradeV1(b); err != nil {
+			return nil, fmt.Errorf("load run record %s: %w", name, err)
+		}
+	}
 	return &r, nil
 }
+
+// upgradeV1 converts a v1 record read into r: checks had pass and skipped
+// flags, and recovery and integrity lived outside the list of checks.
+func (r *Run) upgradeV1(b []byte) error {
+	var v1 struct {
+		Checks []struct {
+			Pass    bool `json:"pass"`
+			Skipped bool `json:"skipped"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal(b, &v1); err != nil {
+		return fmt.Errorf("upgrade v1 record: %w", err)
+	}
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		switch {
+		case i < len(v1.Checks) && v1.Checks[i].Skipped:
+			c.Status = StatusNotEvaluated
+		case i < len(v1.Checks) && v1.Checks[i].Pass:
+			c.Status = StatusPass
+		default:
+			c.Status = StatusFail
+		}
+		if c.Unit == "" {
+			c.Unit = InferUnit(c.Query, c.Bound)
+		}
+	}
+	var v1rec struct {
+		Recovery []struct {
+			Pass bool `json:"pass"`
+		} `json:"recovery"`
+	}
+	_ = json.Unmarshal(b, &v1rec)
+	for i, rc := range r.Recovery {
+		st := StatusFail
+		if i < len(v1rec.Recovery) && v1rec.Recovery[i].Pass {
+			st = StatusPass
+		}
+		r.Checks = append(r.Checks, RecoveryCheck(rc, st, ""))
+	}
+	if in := r.Integrity; in != nil {
+		r.Checks = append(r.Checks, IntegrityCheck(in, ""))
+	}
+	// v1 counted requests cut short by the harness as errors of class
+	// "canceled", inside Count.
+	for i := range r.Requests {
+		for j := range r.Requests[i].Intervals {
+			iv := &r.Requests[i].Intervals[j]
+			if n := iv.Errors["canceled"]; n > 0 {
+				delete(iv.Errors, "canceled")
+				iv.Cancelled += n
+				iv.Count -= n
+			}
+		}
+	}
+	r.SchemaVersion = SchemaVersion
+	return nil
+}
+
+// RecoveryCheck is the check of one recovery objective.
+func RecoveryCheck(rc Recovery, st Status, reason string) Check {
+	c := Check{
+		Name: rc.SLI, Kind: KindRecovery, Bound: rc.Bound, Window: "after " + rc.Fault,
+		Status: st, ObservedAs: ObservedRecovery, Unit: UnitSeconds, Reason: reason,
+	}
+	if rc.Seconds != nil {
+		v := *rc.Seconds
+		c.Observed = &v
+	}
+	return c
+}
+
+// IntegrityCheck is the integrity check's entry in the list of checks:
+// Observed is the number of problems found.
+func IntegrityCheck(in *Integrity, reason string) Check {
+	c := Check{
+		Name: IntegrityCheckName, Kind: KindIntegrity, Bound: "no problems", Window: "after the run",
+		ObservedAs: ObservedCount, Unit: "problems", Reason: reason,
+	}
+	switch {
+	case in == nil || !in.Checked:
+		c.Status = StatusNotEvaluated
+		if c.Reason == "" {
+			c.Reason = "integrity was not checked"
+		}
+		return c
+	case in.OK:
+		c.Status = StatusPass
+	default:
+		c.Status = StatusFail
+	}
+	n := float64(len(in.Problems))
+	c.Observed = &n
+	if c.Reason == "" {
+		var parts []string
+		for _, k := range sortedKeys(in.Counts) {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, in.Counts[k]))
+		}
+		c.Reason = strings.Join(parts, " ")
+		if len(in.Problems) > 0 {
+			c.Reason = strings.Join(in.Problems, "; ") + " (" + c.Reason + ")"
+		}
+	}
+	return c
+}
+
+// IntegrityCheckName is the name of the integrity check in every view.
+const IntegrityCheckName = "integrity: nothing acknowledged lost, nothing charged twice"
 
 // Save writes the record as indented JSON, atomically (temporary file and
 // rename), setting SchemaVersion if it is empty. It sanitizes the record
@@ -450,6 +588,10 @@ func (r *Run) Sanitize() {
 		c := &r.Checks[i]
 		nilIfBad(&c.Observed)
 		nilIfBad(&c.Threshold)
+		nilIfBad(&c.Baseline)
+		if c.FirstBreach != nil && (bad(c.FirstBreach.T) || bad(c.FirstBreach.V)) {
+			c.FirstBreach = nil
+		}
 		fix(&c.WindowStart)
 		fix(&c.WindowEnd)
 		kept := c.Series[:0]

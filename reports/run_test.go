@@ -44,7 +44,7 @@ func TestLoadRejectsOtherSchemas(t *testing.T) {
 		body string
 		want string
 	}{
-		"future":  {`{"schemaVersion":"gameday.run/v2","verdict":"pass"}`, `"gameday.run/v2"`},
+		"future":  {`{"schemaVersion":"gameday.run/v9","verdict":"pass"}`, `"gameday.run/v9"`},
 		"missing": {`{"verdict":"pass"}`, "no schemaVersion"},
 		"garbage": {`verdict: pass`, "not JSON"},
 	}

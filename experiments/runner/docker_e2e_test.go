@@ -109,8 +109,8 @@ func runSlowdown(t *testing.T, cli *client.Client, platforms map[string]runner.P
 		if c.Observed != nil {
 			obs = strconv.FormatFloat(*c.Observed, 'g', 4, 64)
 		}
-		t.Logf("  %-6s %-5v %-45s %-20s observed %s", rt, c.Pass, c.Name, c.Bound, obs)
-		verdicts[c.Name] = c.Pass
+		t.Logf("  %-6s %-5v %-45s %-20s observed %s", rt, c.Passed(), c.Name, c.Bound, obs)
+		verdicts[c.Name] = c.Passed()
 	}
 	if len(out.Run.Checks) == 0 {
 		t.Errorf("%s: no check evaluated:\n%s", rt, stdout.String())

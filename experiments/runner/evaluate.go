@@ -2,8 +2,12 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gameday/gameday/experiments"
@@ -78,11 +82,12 @@ func (r *run) baselineWindow() (time.Time, time.Time) {
 }
 
 // evaluate judges the SLOs, the recovery objectives and the steady state
-// after the faults.
+// after the faults. A window, or the part of one, that lies after the run's
+// actual end (an interrupt, an abort) has no data: its check is not
+// evaluated, and says why (see judgeWindow).
 func (r *run) evaluate(ctx context.Context, q metrics.Querier) {
 	spec := r.exp.Spec
 	step := spec.ScrapeInterval.D()
-	aborted := r.record.Abort != nil
 	total := r.loadStart().Add(r.plan.Total.D())
 
 	for _, pc := range r.plan.SteadyState {
@@ -90,18 +95,16 @@ func (r *run) evaluate(ctx context.Context, q metrics.Querier) {
 			continue
 		}
 		c := r.steadyCheck(pc, total)
-		name := pc.Name
-		if len(r.plan.Faults) > 0 {
-			name += " (after faults)"
-		}
-		if aborted {
-			r.addSkipped(reports.KindSteadyState, name, pc.PromQL, pc.Expect.Text, "after the last fault", c)
+		key := steadyKey(pc)
+		pre := r.pending(key)
+		if _, skip := r.judgeWindow(c.Start, c.End, false); skip != "" {
+			r.setCheck(key, r.notEvaluated(pre, c, skip))
 			continue
 		}
 		res := metrics.Evaluate(ctx, q, c)
-		r.addCheck(reports.KindSteadyState, name, pc.PromQL, pc.Expect.Text, "after the last fault", c, res)
+		r.setCheck(key, r.judged(pre, c, res))
 		if !res.Pass {
-			r.fail(errext.Failed, "steady state %q did not hold after the faults: %s", pc.Name, res.Reason)
+			r.fail(errext.Failed, "steady state %q did not hold after the faults: %s", pc.Name, r.offsets(res.Reason))
 		}
 	}
 
@@ -113,40 +116,116 @@ func (r *run) evaluate(ctx context.Context, q metrics.Querier) {
 		}
 		bound := slo.Expect.Bound
 		var baseline *float64
+		var baselineErr string
 		if bound.Relative() {
 			bs, be := r.baselineWindow()
-			b, _, err := metrics.MeasureBaseline(ctx, q, slo.PromQL, bs, be, step)
-			if err != nil {
-				r.addFailed(reports.KindSLO, slo.Name, slo.PromQL, slo.Expect.Text, describeWindow(ps), fmt.Sprintf("baseline: %v", err))
-				r.fail(errext.Failed, "SLO %q: baseline: %v", slo.Name, err)
-				continue
+			if _, skip := r.judgeWindow(bs, be, false); skip != "" {
+				baselineErr = "its baseline window " + strings.TrimPrefix(skip, "the run ")
+			} else if b, _, err := metrics.MeasureBaseline(ctx, q, slo.PromQL, bs, be, step); err != nil {
+				baselineErr = fmt.Sprintf("baseline: %v", err)
+			} else {
+				baseline = &b
 			}
-			baseline = &b
 		}
 		for k, iv := range ps.Intervals {
 			start, end := r.window(ps, iv)
-			name := slo.Name
-			if len(ps.Intervals) > 1 {
-				name = fmt.Sprintf("%s (#%d)", slo.Name, k+1)
-			}
+			key := sloKey(ps.Index, k)
+			pre := r.pending(key)
 			c := metrics.Check{
-				Name: name, Query: slo.PromQL, Bound: bound, Start: start, End: end,
+				Name: pre.Name, Query: slo.PromQL, Bound: bound, Start: start, End: end,
 				Mode: slo.Mode, For: slo.For.D(), Step: slo.Step.D(), MinSamples: slo.MinSamples, Baseline: baseline,
 			}
 			if c.Step <= 0 {
 				c.Step = step
 			}
-			if aborted && end.After(r.abortTime()) {
-				r.addSkipped(reports.KindSLO, name, slo.PromQL, slo.Expect.Text, describeWindow(ps), c)
+			evalEnd, skip := r.judgeWindow(start, end, slo.Mode == metrics.ModeContinuous)
+			if skip == "" && baselineErr != "" {
+				if strings.HasPrefix(baselineErr, "its baseline window") {
+					skip = "not evaluated: " + baselineErr
+				} else {
+					ch := r.notEvaluated(pre, c, "")
+					ch.Status, ch.Reason = reports.StatusFail, baselineErr
+					r.setCheck(key, ch)
+					r.fail(errext.Failed, "SLO %q: %s", pre.Name, baselineErr)
+					continue
+				}
+			}
+			if skip != "" {
+				r.setCheck(key, r.notEvaluated(pre, c, skip))
 				continue
 			}
+			partial := evalEnd.Before(end)
+			if partial {
+				c.End = evalEnd
+			}
 			res := metrics.Evaluate(ctx, q, c)
-			r.addCheck(reports.KindSLO, name, slo.PromQL, slo.Expect.Text, describeWindow(ps), c, res)
+			ch := r.judged(pre, c, res)
+			ch.WindowEnd = r.offset(end)
+			if partial {
+				if res.Pass || res.FirstBreach == nil {
+					// No breach in the part that ran; the rest was never measured.
+					part := "over the part that ran it held"
+					if !res.Pass {
+						part = "the part that ran: " + r.offsets(res.Reason)
+					}
+					ch.Status = reports.StatusNotEvaluated
+					ch.Reason = fmt.Sprintf("not evaluated: %s at t=%s, %s before this window's end (t=%s); %s",
+						r.endWord(), fmtOffset(r.offset(evalEnd)), fmtGap(end.Sub(evalEnd)), fmtOffset(r.offset(end)), part)
+					r.setCheck(key, ch)
+					continue
+				}
+				ch.Reason = fmt.Sprintf("broken before %s at t=%s (the rest of the window was never measured); %s",
+					r.endWord(), fmtOffset(r.offset(evalEnd)), ch.Reason)
+			}
+			r.setCheck(key, ch)
 			if !res.Pass {
-				r.fail(errext.Failed, "SLO %q failed: %s", name, res.Reason)
+				r.fail(errext.Failed, "SLO %q failed: %s", pre.Name, r.offsets(res.Reason))
 			}
 		}
 	}
+}
+
+// judgeWindow relates a check's window to the run's actual end. For a run
+// that completed it returns end and no reason. For a run cut short at E: a
+// window that begins at or after E is not evaluated; one that ends after E
+// is not evaluated either, unless continuous is set, when it is judged over
+// the part before E (a breach there is real; a pass there says nothing of
+// the rest): evalEnd is then E. skip is the reason a check is not
+// evaluated, "" when it is.
+func (r *run) judgeWindow(start, end time.Time, continuous bool) (evalEnd time.Time, skip string) {
+	cut := r.cutAt()
+	if cut.IsZero() || !end.After(cut) {
+		return end, ""
+	}
+	at := fmtOffset(r.offset(cut))
+	if !start.Before(cut) {
+		return time.Time{}, fmt.Sprintf("not evaluated: %s at t=%s, before this window began (t=%s–%s): it has no data",
+			r.endWord(), at, fmtOffset(r.offset(start)), fmtOffset(r.offset(end)))
+	}
+	if !continuous {
+		return time.Time{}, fmt.Sprintf("not evaluated: %s at t=%s, before this window's end (t=%s), where it is judged: that moment has no data",
+			r.endWord(), at, fmtOffset(r.offset(end)))
+	}
+	return cut, ""
+}
+
+// cutAt is when the run stopped short of its plan (the interrupt or the
+// abort: when the load stopped), zero for a run that completed.
+func (r *run) cutAt() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cut
+}
+
+// endWord names how the run ended early, for reasons.
+func (r *run) endWord() string {
+	switch {
+	case r.record.Abort != nil:
+		return "the run was aborted"
+	case r.code == errext.Interrupted:
+		return "the run was interrupted"
+	}
+	return "the run ended"
 }
 
 func (r *run) abortTime() time.Time {
@@ -157,6 +236,8 @@ func (r *run) abortTime() time.Time {
 }
 
 func (r *run) evaluateRecovery(ctx context.Context, q metrics.Querier, ps experiments.PlannedSLO, slo experiments.SLO, total time.Time) {
+	key := recoveryKey(ps.Index)
+	pre := r.pending(key)
 	query, expect := slo.PromQL, slo.Expect
 	if query == "" {
 		query = experiments.DefaultRecoveryPromQL
@@ -176,44 +257,67 @@ func (r *run) evaluateRecovery(ctx context.Context, q metrics.Querier, ps experi
 		step = r.exp.Spec.ScrapeInterval.D()
 	}
 	start, _ := r.window(ps, ps.Intervals[0])
-	// The SLI is named by the SLO; the query and its bound are in the
-	// scenario appended to the report.
 	rec := reports.Recovery{Fault: ps.Fault, SLI: slo.Name, Bound: slo.RecoveryTime.Text}
+	done := func(st reports.Status, reason string) {
+		ch := reports.RecoveryCheck(rec, st, reason)
+		ch.Name, ch.Query = pre.Name, query
+		ch.WindowStart, ch.WindowEnd = r.offset(start), r.offset(total)
+		r.mu.Lock()
+		r.record.Recovery = append(r.record.Recovery, rec)
+		r.mu.Unlock()
+		r.setCheck(key, ch)
+		if st == reports.StatusFail {
+			r.fail(errext.Failed, "%s: %s", slo.Name, reason)
+		}
+	}
+	until := total
+	if cut := r.cutAt(); !cut.IsZero() && cut.Before(total) {
+		if !cut.After(start) {
+			done(reports.StatusNotEvaluated, fmt.Sprintf("not evaluated: %s at t=%s, before %s was reverted", r.endWord(), fmtOffset(r.offset(cut)), ps.Fault))
+			return
+		}
+		until = cut
+	}
 	bound := expect.Bound
 	if bound.Relative() {
 		bs, be := r.baselineWindow()
+		if _, skip := r.judgeWindow(bs, be, false); skip != "" {
+			done(reports.StatusNotEvaluated, "not evaluated: the baseline window "+strings.TrimPrefix(skip, "not evaluated: "))
+			return
+		}
 		b, _, err := metrics.MeasureBaseline(ctx, q, query, bs, be, step)
 		if err == nil {
 			bound, err = bound.Resolve(&b)
 		}
 		if err != nil {
-			r.record.Recovery = append(r.record.Recovery, rec)
-			r.fail(errext.Failed, "recovery %q: %v", slo.Name, err)
+			done(reports.StatusFail, err.Error())
 			return
 		}
 	}
-	if r.record.Abort != nil {
-		r.record.Recovery = append(r.record.Recovery, rec)
-		return
-	}
-	d, ok, err := metrics.RecoveryTime(ctx, q, query, bound, start, total, consecutive, step)
+	d, ok, err := metrics.RecoveryTime(ctx, q, query, bound, start, until, consecutive, step)
 	if err != nil {
-		r.record.Recovery = append(r.record.Recovery, rec)
-		r.fail(errext.Failed, "recovery %q: %v", slo.Name, err)
+		if until.Before(total) && errors.Is(err, metrics.ErrNoData) {
+			done(reports.StatusNotEvaluated, fmt.Sprintf("not evaluated: %s at t=%s, with no data after the revert", r.endWord(), fmtOffset(r.offset(until))))
+			return
+		}
+		done(reports.StatusFail, err.Error())
 		return
 	}
 	secs := d.Seconds()
-	if ok {
+	switch {
+	case ok:
 		rec.Seconds = &secs
-		rec.Pass = slo.RecoveryTime.Holds(secs)
-	}
-	r.record.Recovery = append(r.record.Recovery, rec)
-	if !rec.Pass {
-		if ok {
-			r.fail(errext.Failed, "%s: recovered after %.1fs, want %s", slo.Name, secs, slo.RecoveryTime.Text)
+		if slo.RecoveryTime.Holds(secs) {
+			done(reports.StatusPass, "")
 		} else {
-			r.fail(errext.Failed, "%s: did not recover within the run (%.0fs after the fault)", slo.Name, secs)
+			done(reports.StatusFail, fmt.Sprintf("recovered after %.1fs, want %s", secs, slo.RecoveryTime.Text))
 		}
+	case until.Before(total) && slo.RecoveryTime.Holds(secs):
+		// Cut short before the bound ran out: it might still have recovered.
+		done(reports.StatusNotEvaluated, fmt.Sprintf("not evaluated: %s at t=%s, %.1fs after the revert, before it recovered and before %s ran out",
+			r.endWord(), fmtOffset(r.offset(until)), secs, slo.RecoveryTime.Text))
+	default:
+		done(reports.StatusFail, fmt.Sprintf("did not recover within %.0fs after the fault (want %s)", secs, slo.RecoveryTime.Text))
 	}
 }
 
@@ -231,15 +335,45 @@ func describeWindow(ps experiments.PlannedSLO) string {
 
 func (r *run) offset(t time.Time) float64 { return t.Sub(r.loadStart()).Seconds() }
 
-func (r *run) addCheck(kind, name, query, bound, window string, c metrics.Check, res metrics.Result) {
-	ch := reports.Check{
-		Name: name, Kind: kind, Query: query, Bound: bound, Window: window,
-		WindowStart: r.offset(c.Start), WindowEnd: r.offset(c.End),
-		Pass: res.Pass, Reason: res.Reason, Samples: res.Samples,
+// fmtOffset formats an offset in seconds since the load's start: "34.0s".
+func fmtOffset(s float64) string { return strconv.FormatFloat(s, 'f', 1, 64) + "s" }
+
+func fmtGap(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
+
+var rfc3339 = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z`)
+
+// offsets rewrites the absolute times in a metrics reason as offsets since
+// the load's start ("t=34.0s"), the clock every view uses.
+func (r *run) offsets(s string) string {
+	return rfc3339.ReplaceAllStringFunc(s, func(ts string) string {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return ts
+		}
+		return "t=" + fmtOffset(r.offset(t))
+	})
+}
+
+// judged turns a metrics result into the check's record.
+func (r *run) judged(pre reports.Check, c metrics.Check, res metrics.Result) reports.Check {
+	ch := pre
+	ch.WindowStart, ch.WindowEnd = r.offset(c.Start), r.offset(c.End)
+	ch.Samples = res.Samples
+	ch.Status = reports.StatusPass
+	if !res.Pass {
+		ch.Status = reports.StatusFail
+	}
+	ch.ObservedAs = reports.ObservedAtEnd
+	if c.Mode == metrics.ModeContinuous {
+		ch.ObservedAs = reports.ObservedWorst
 	}
 	if !math.IsNaN(res.Observed) && !math.IsInf(res.Observed, 0) {
 		v := res.Observed
 		ch.Observed = &v
+	}
+	if c.Baseline != nil && c.Bound.Relative() {
+		b := *c.Baseline
+		ch.Baseline = &b
 	}
 	// The bound as an absolute value (resolved against the baseline for a
 	// relative one), so the report can draw it on the SLI's chart.
@@ -247,32 +381,33 @@ func (r *run) addCheck(kind, name, query, bound, window string, c metrics.Check,
 		th := b.Value
 		ch.Threshold = &th
 	}
+	if fb := res.FirstBreach; fb != nil {
+		ch.FirstBreach = &reports.Point{T: r.offset(fb.T), V: fb.V}
+	}
+	ch.Reason = ""
+	if !res.Pass {
+		ch.Reason = r.offsets(res.Reason)
+	}
 	for _, p := range res.Series {
 		if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
 			continue
 		}
 		ch.Series = append(ch.Series, reports.Point{T: r.offset(p.T), V: p.V})
 	}
-	r.mu.Lock()
-	r.record.Checks = append(r.record.Checks, ch)
-	r.mu.Unlock()
+	return ch
 }
 
-func (r *run) addSkipped(kind, name, query, bound, window string, c metrics.Check) {
-	ch := reports.Check{
-		Name: name, Kind: kind, Query: query, Bound: bound, Window: window,
-		WindowStart: r.offset(c.Start), WindowEnd: r.offset(c.End),
-		Skipped: true, Reason: "not evaluated: the run was aborted before this window ended",
+// notEvaluated records a check that could not be judged, with its window.
+func (r *run) notEvaluated(pre reports.Check, c metrics.Check, reason string) reports.Check {
+	ch := pre
+	if !c.Start.IsZero() {
+		ch.WindowStart = r.offset(c.Start)
 	}
-	r.mu.Lock()
-	r.record.Checks = append(r.record.Checks, ch)
-	r.mu.Unlock()
-}
-
-func (r *run) addFailed(kind, name, query, bound, window, reason string) {
-	r.mu.Lock()
-	r.record.Checks = append(r.record.Checks, reports.Check{Name: name, Kind: kind, Query: query, Bound: bound, Window: window, Reason: reason})
-	r.mu.Unlock()
+	if !c.End.IsZero() {
+		ch.WindowEnd = r.offset(c.End)
+	}
+	ch.Status, ch.Reason = reports.StatusNotEvaluated, reason
+	return ch
 }
 
 // checkIntegrity asks the shop whether every acknowledged order exists and
@@ -286,6 +421,7 @@ func (r *run) checkIntegrity(ctx context.Context) {
 	if err != nil {
 		in.Problems = []string{fmt.Sprintf("integrity check failed: %v", err)}
 		r.record.Integrity = in
+		r.setCheck(integrityKey, reports.IntegrityCheck(in, ""))
 		r.fail(errext.Failed, "integrity: %v", err)
 		return
 	}
@@ -297,6 +433,7 @@ func (r *run) checkIntegrity(ctx context.Context) {
 		"chargedTwice": int64(len(rep.ChargedTwice)), "stockMismatches": int64(len(rep.StockMismatches)),
 	}
 	r.record.Integrity = in
+	r.setCheck(integrityKey, reports.IntegrityCheck(in, ""))
 	if !rep.OK {
 		r.fail(errext.Failed, "integrity: %d problem(s): %v", len(rep.Problems), rep.Problems)
 	}

@@ -8,14 +8,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/common/model"
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
-	"github.com/gameday/gameday/loadgen"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/reports"
 )
@@ -41,6 +39,7 @@ func (r *run) finish() (*Outcome, error) {
 		r.fail(errext.Platform, "record: %v", err)
 	}
 
+	r.closePending(r.unjudgedReason())
 	rec.Verdict, rec.Reason = r.verdict()
 	if err := rec.Save(filepath.Join(r.dir, "run.json")); err != nil {
 		return nil, fmt.Errorf("run: %w", err)
@@ -50,6 +49,23 @@ func (r *run) finish() (*Outcome, error) {
 	}
 	r.printVerdict(r.o.Out)
 	return &Outcome{Run: rec, Dir: r.dir, Code: r.code}, nil
+}
+
+// unjudgedReason says why the checks never reached were not evaluated.
+func (r *run) unjudgedReason() string {
+	switch {
+	case r.unjudged != "":
+		return r.unjudged
+	case r.code == errext.Interrupted && r.loadStart().IsZero():
+		return "not evaluated: the run was interrupted before the load started"
+	case r.code == errext.Interrupted:
+		return fmt.Sprintf("not evaluated: the run was interrupted at t=%s, before this check's moment", fmtOffset(r.offset(r.cutAt())))
+	case r.record.Abort != nil:
+		return fmt.Sprintf("not evaluated: the run was aborted at t=%s, before this check's moment", fmtOffset(r.record.Abort.FiredAt))
+	case r.loadStart().IsZero():
+		return "not evaluated: the run failed before the load started (" + strings.Join(r.reasons, "; ") + ")"
+	}
+	return "not evaluated: the run ended before this check's moment (" + strings.Join(r.reasons, "; ") + ")"
 }
 
 func (r *run) verdict() (reports.Verdict, string) {
@@ -180,64 +196,13 @@ func nonZero(m map[string]int64) map[string]int64 {
 	return out
 }
 
-// printVerdict writes the verdict table a person reads at the end of a run.
+// printVerdict writes the verdict table a person reads at the end of a run
+// (the same list of checks as every report) and where the report is.
 func (r *run) printVerdict(w io.Writer) {
-	rec := r.record
-	reason := rec.Reason
-	if rec.Verdict == reports.VerdictPass {
-		reason = fmt.Sprintf("every check held (%d)", len(rec.Checks)+len(rec.Recovery)+boolInt(rec.Integrity != nil))
+	if err := reports.WriteTerminal(w, r.record); err != nil {
+		r.o.Logger.Warn("verdict table", "err", err)
 	}
-	fmt.Fprintf(w, "\n%s  %s\n", strings.ToUpper(string(rec.Verdict)), reason)
-	if res := r.result; res != nil && res.Total != nil {
-		p := loadgen.Summarize(res.Total.Corrected)
-		fmt.Fprintf(w, "load: %d requests, %.1f req/s, %d errors, p50 %.2fms p99 %.2fms max %.2fms (corrected)\n",
-			res.Total.Count, res.Total.Rate, res.Total.ErrorCount(),
-			float64(p.P50.Microseconds())/1e3, float64(p.P99.Microseconds())/1e3, float64(p.Max.Microseconds())/1e3)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if len(rec.Checks)+len(rec.Recovery) > 0 || rec.Integrity != nil {
-		fmt.Fprintln(tw, "\tCHECK\tWINDOW\tOBSERVED\tEXPECTED")
-	}
-	for _, c := range rec.Checks {
-		status := "PASS"
-		switch {
-		case c.Skipped:
-			status = "SKIP"
-		case !c.Pass:
-			status = "FAIL"
-		}
-		obs := "no data"
-		if c.Observed != nil {
-			obs = fmt.Sprintf("%.4g", *c.Observed)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", status, c.Name, c.Window, obs, c.Bound)
-	}
-	for _, rc := range rec.Recovery {
-		status, obs := "FAIL", "not recovered"
-		if rc.Pass {
-			status = "PASS"
-		}
-		if rc.Seconds != nil {
-			obs = fmt.Sprintf("%.1fs", *rc.Seconds)
-		}
-		fmt.Fprintf(tw, "%s\t%s\tafter %s\t%s\t%s\n", status, rc.SLI, rc.Fault, obs, rc.Bound)
-	}
-	if in := rec.Integrity; in != nil {
-		status := "PASS"
-		if !in.OK {
-			status = "FAIL"
-		}
-		fmt.Fprintf(tw, "%s\tintegrity\tafter the run\t%d acknowledged, %d problems\tnone lost or charged twice\n", status, in.Counts["acknowledged"], len(in.Problems))
-	}
-	_ = tw.Flush()
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(r.dir, "report.html"))
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Queries of the shop summary (docs/metrics.md): attempts over logical calls

@@ -135,9 +135,9 @@ func TestRemotePrometheusGivesTheSameVerdicts(t *testing.T) {
 			continue
 		}
 		t.Logf("%-30s embedded pass=%-5v %s samples=%d | remote pass=%-5v %s samples=%d",
-			name, ec.Pass, observed(ec), ec.Samples, rc.Pass, observed(rc), rc.Samples)
-		if ec.Pass != pass || rc.Pass != pass {
-			t.Errorf("%s: embedded pass=%v (%s), remote pass=%v (%s); want %v", name, ec.Pass, ec.Reason, rc.Pass, rc.Reason, pass)
+			name, ec.Passed(), observed(ec), ec.Samples, rc.Passed(), observed(rc), rc.Samples)
+		if ec.Passed() != pass || rc.Passed() != pass {
+			t.Errorf("%s: embedded pass=%v (%s), remote pass=%v (%s); want %v", name, ec.Passed(), ec.Reason, rc.Passed(), rc.Reason, pass)
 		}
 		if (ec.Observed == nil) != (rc.Observed == nil) {
 			t.Errorf("%s: observed embedded %s, remote %s", name, observed(ec), observed(rc))

@@ -149,6 +149,16 @@ type run struct {
 	code    errext.ExitCode
 	reasons []string
 
+	// slots index the planned checks in record.Checks; judgedKeys are
+	// those with a verdict (see checks.go).
+	slots      map[string]int
+	judgedKeys map[string]bool
+	// cut is when a run stopped short of its plan (interrupt or abort: the
+	// moment the load stopped); zero for a run that completed.
+	cut time.Time
+	// unjudged says why checks never reached were not evaluated.
+	unjudged string
+
 	mu sync.Mutex
 }
 
@@ -178,7 +188,10 @@ func (r *run) prepare() error {
 		Seeds:           map[string]int64{"load": r.seed, "faults": r.seed},
 		Environment:     reports.CurrentEnvironment(r.o.Version, r.exp.Spec.Runtime),
 		IntervalSeconds: 1,
+		Verdict:         reports.VerdictRunning,
 	}
+	r.judgedKeys = map[string]bool{}
+	r.planChecks()
 	return nil
 }
 
@@ -367,6 +380,11 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 	exec, steadyOK := r.startFaults(runCtx, timeline, q, loadDone)
 
 	<-loadDone
+	if runCtx.Err() != nil {
+		r.mu.Lock()
+		r.cut = r.o.Now()
+		r.mu.Unlock()
+	}
 	// Revert whatever is still injected (an abort or interrupt cut the
 	// timeline short), then wait for the timeline's own goroutines.
 	if exec != nil {
@@ -392,7 +410,11 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 	default:
 	}
 	if ctx.Err() != nil {
-		r.fail(errext.Interrupted, "interrupted: faults reverted, load stopped")
+		if cut := r.cutAt(); !cut.IsZero() {
+			r.fail(errext.Interrupted, "stopped by a signal at t=%s", fmtOffset(r.offset(cut)))
+		} else {
+			r.fail(errext.Interrupted, "stopped by a signal")
+		}
 	}
 
 	// Let the last scrape and rule evaluation land, then judge.
@@ -406,9 +428,16 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 	defer cancel()
 	if steadyOK {
 		r.evaluate(evalCtx, q)
+	} else {
+		r.unjudged = "not evaluated: the steady state did not hold before the first fault, so no fault was injected"
 	}
 	r.recordShop(evalCtx, q)
-	if spec.Integrity && r.code != errext.Interrupted {
+	switch {
+	case !spec.Integrity:
+	case r.code == errext.Interrupted:
+		r.setCheck(integrityKey, r.notEvaluated(r.pending(integrityKey), metrics.Check{},
+			"not evaluated: the run was interrupted; integrity is checked only after the load has run its course or was aborted"))
+	default:
 		r.checkIntegrity(evalCtx)
 	}
 }
@@ -454,7 +483,8 @@ func (r *run) startFaults(ctx context.Context, tl *faults.Timeline, q metrics.Qu
 			}
 			c := r.steadyCheck(pc, r.o.Now())
 			res := metrics.Evaluate(ctx, q, c)
-			r.addCheck(reports.KindSteadyState, pc.Name+" (before faults)", pc.PromQL, pc.Expect.Text, "before the first fault", c, res)
+			key := steadyKey(pc)
+			r.setCheck(key, r.judged(r.pending(key), c, res))
 			if !res.Pass {
 				held = false
 			}

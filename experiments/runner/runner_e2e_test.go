@@ -116,7 +116,7 @@ func TestRunFailsAnSLO(t *testing.T) {
 		t.Fatalf("code %d verdict %s, want 1/fail", res.out.Code, res.out.Run.Verdict)
 	}
 	c := checkByName(res.out.Run, "impossible p99")
-	if c == nil || c.Pass || c.Observed == nil || *c.Observed <= 0 {
+	if c == nil || c.Passed() || c.Observed == nil || *c.Observed <= 0 {
 		t.Fatalf("impossible p99 check: %+v", c)
 	}
 }

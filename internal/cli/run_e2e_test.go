@@ -157,7 +157,7 @@ func TestE2ERunFailingScenarioExits1(t *testing.T) {
 	var failed bool
 	for _, ch := range rec.Checks {
 		if ch.Name == "impossible p99" {
-			failed = !ch.Pass && ch.Observed != nil && *ch.Observed > 0
+			failed = ch.Failed() && ch.Observed != nil && *ch.Observed > 0
 		}
 	}
 	if !failed {

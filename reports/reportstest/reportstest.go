@@ -235,25 +235,32 @@ func New(o Options) *reports.Run {
 	r.Checks = []reports.Check{
 		{Name: "availability before faults", Kind: reports.KindSteadyState, Query: "gameday:availability:ratio30s",
 			Bound: ">= 0.99", Window: "before the first fault", WindowStart: 0, WindowEnd: slowAt,
-			Observed: ptr(0.9994), Unit: "ratio", Pass: true, Samples: int(slowAt / 5), Series: availSeries},
+			Observed: ptr(0.9994), ObservedAs: reports.ObservedAtEnd, Unit: "ratio", Status: reports.StatusPass, Samples: int(slowAt / 5), Series: availSeries},
 		{Name: "checkout p99 during slowdown", Kind: reports.KindSLO,
 			Query: `histogram_quantile(0.99, sum by (le) (rate(gameday_client_request_duration_seconds_bucket{scenario="checkout"}[15s])))`,
 			Bound: "< 1.2", Window: "during slow-payment", WindowStart: slowAt, WindowEnd: slowEnd,
-			Observed: ptr(worst), Unit: "s", Pass: sloPass, Samples: int((slowEnd - slowAt) / 5), Series: p99Series},
+			Observed: ptr(worst), ObservedAs: reports.ObservedWorst, Unit: "s", Status: status(sloPass), Samples: int((slowEnd - slowAt) / 5), Series: p99Series},
 		{Name: "availability after faults", Kind: reports.KindSteadyState, Query: "gameday:availability:ratio30s",
 			Bound: ">= 0.99", Window: "after kill-orders", WindowStart: killEnd, WindowEnd: dur,
-			Observed: ptr(0.9991), Unit: "ratio", Pass: true, Samples: int((dur - killEnd) / 5), Series: availSeries},
+			Observed: ptr(0.9991), ObservedAs: reports.ObservedAtEnd, Unit: "ratio", Status: reports.StatusPass, Samples: int((dur - killEnd) / 5), Series: availSeries},
 	}
 	rec2 := 6.5
 	if o.Failing {
 		rec2 = 14.0
 	}
-	r.Recovery = []reports.Recovery{
-		{Fault: "slow-payment", SLI: "checkout p99", Seconds: ptr(4.0), Bound: "< 10s", Pass: true},
-		{Fault: "kill-orders", SLI: "availability", Seconds: ptr(rec2), Bound: "< 10s", Pass: rec2 < 10},
+	if !sloPass {
+		r.Checks[1].FirstBreach = &reports.Point{T: slowAt + 5, V: 1.25}
 	}
+	r.Recovery = []reports.Recovery{
+		{Fault: "slow-payment", SLI: "checkout p99", Seconds: ptr(4.0), Bound: "< 10s"},
+		{Fault: "kill-orders", SLI: "availability", Seconds: ptr(rec2), Bound: "< 10s"},
+	}
+	r.Checks = append(r.Checks,
+		reports.RecoveryCheck(r.Recovery[0], reports.StatusPass, ""),
+		reports.RecoveryCheck(r.Recovery[1], status(rec2 < 10), ""))
 	orders := int64(o.Rate * 0.15 * dur * 0.97)
 	r.Integrity = &reports.Integrity{Checked: true, OK: true, Counts: map[string]int64{"acknowledged": orders, "found": orders, "lost": 0, "duplicated": 0}}
+	r.Checks = append(r.Checks, reports.IntegrityCheck(r.Integrity, ""))
 	r.Verdict, r.Reason = reports.VerdictPass, ""
 	if !sloPass || rec2 >= 10 {
 		r.Verdict = reports.VerdictFail
@@ -273,3 +280,10 @@ func Hour() *reports.Run {
 func ptr(v float64) *float64 { return &v }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+func status(pass bool) reports.Status {
+	if pass {
+		return reports.StatusPass
+	}
+	return reports.StatusFail
+}
