@@ -431,6 +431,7 @@ func (r *run) checkIntegrity(ctx context.Context) {
 		"acknowledged": int64(rep.Acknowledged), "orders": int64(rep.Orders), "paid": int64(rep.Paid),
 		"charges": int64(rep.Charges), "missing": int64(len(rep.Missing)), "unpaid": int64(len(rep.Unpaid)),
 		"chargedTwice": int64(len(rep.ChargedTwice)), "stockMismatches": int64(len(rep.StockMismatches)),
+		"cartChargedTwice": int64(len(rep.CartChargedTwice)),
 	}
 	r.record.Integrity = in
 	r.setCheck(integrityKey, reports.IntegrityCheck(in, ""))

@@ -19,19 +19,22 @@ import (
 // every order the gateway acknowledged (answered 2xx) exists and is paid
 // exactly once, and whether stock equals initial stock minus what was sold.
 type IntegrityReport struct {
-	OK              bool            `json:"ok"`
-	Acknowledged    int             `json:"acknowledged"`    // orders the gateway acknowledged
-	Orders          int             `json:"orders"`          // orders in the orders store
-	Paid            int             `json:"paid"`            // ... of which paid
-	Pending         int             `json:"pending"`         // ... still pending after reconciliation (never acknowledged)
-	Failed          int             `json:"failed"`          // ... failed (never acknowledged)
-	Charges         int             `json:"charges"`         // charges in the payment store
-	Missing         []string        `json:"missing"`         // acknowledged but absent from the orders store
-	Unpaid          []string        `json:"unpaid"`          // acknowledged but not paid
-	ChargedTwice    []string        `json:"chargedTwice"`    // orders with more than one charge
-	PaidNotCharged  []string        `json:"paidNotCharged"`  // orders marked paid without a charge
-	StockMismatches []StockMismatch `json:"stockMismatches"` // SKUs whose stock is not initial - sold - reserved
-	Problems        []string        `json:"problems"`        // every problem above, in words
+	OK             bool     `json:"ok"`
+	Acknowledged   int      `json:"acknowledged"`   // orders the gateway acknowledged
+	Orders         int      `json:"orders"`         // orders in the orders store
+	Paid           int      `json:"paid"`           // ... of which paid
+	Pending        int      `json:"pending"`        // ... still pending after reconciliation (never acknowledged)
+	Failed         int      `json:"failed"`         // ... failed (never acknowledged)
+	Charges        int      `json:"charges"`        // charges in the payment store
+	Missing        []string `json:"missing"`        // acknowledged but absent from the orders store
+	Unpaid         []string `json:"unpaid"`         // acknowledged but not paid
+	ChargedTwice   []string `json:"chargedTwice"`   // orders with more than one charge
+	PaidNotCharged []string `json:"paidNotCharged"` // orders marked paid without a charge
+	// CartChargedTwice lists the carts ("user@version") that more than one
+	// paid order checked out: the same cart charged twice.
+	CartChargedTwice []string        `json:"cartChargedTwice"`
+	StockMismatches  []StockMismatch `json:"stockMismatches"` // SKUs whose stock is not initial - sold - reserved
+	Problems         []string        `json:"problems"`        // every problem above, in words
 }
 
 // StockMismatch is one SKU whose stock does not add up.

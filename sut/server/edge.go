@@ -65,6 +65,7 @@ type edge struct {
 	m              *metrics
 	faults         *faultSet
 	clock          resilience.Clock
+	log            *eventLog // failed attempts; nil logs nothing
 
 	lb       resilience.Balancer
 	breakers []*resilience.Breaker // nil without a breaker policy
@@ -168,6 +169,7 @@ type attemptResult struct {
 	body    []byte
 	outcome string // success, error, timeout
 	err     error
+	took    time.Duration // set on failed attempts only
 }
 
 func (a attemptResult) failed() bool { return a.outcome != outcomeSuccess }
@@ -240,6 +242,9 @@ func (e *edge) do(ctx context.Context, method, path string, body []byte) (*respo
 		if e.breakers != nil {
 			e.breakers[idx].Done(!last.failed())
 		}
+		if last.failed() {
+			e.logAttempt(method, path, idx, attempt, last)
+		}
 		if c := e.mAttempts[last.outcome]; c != nil {
 			c.Inc()
 		} else {
@@ -266,6 +271,27 @@ func (e *edge) do(ctx context.Context, method, path string, body []byte) (*respo
 		}
 	}
 	return nil, last.outcome, &callError{callee: e.callee, outcome: last.outcome, status: last.status, err: last.err}
+}
+
+// logAttempt logs a failed attempt: the edge, the replica, the attempt
+// number, the error class and how long it took.
+func (e *edge) logAttempt(method, path string, idx, attempt int, a attemptResult) {
+	kind, msg := logCallFailed, "call failed"
+	if a.outcome == outcomeTimeout {
+		kind, msg = logCallTimeout, "call timed out"
+	}
+	args := []any{"edge", e.caller + "->" + e.callee, "replica", e.urls[idx], "method", method, "path", path,
+		"attempt", attempt, "class", errorClass(a), "took", a.took.Round(time.Microsecond)}
+	if a.status != 0 {
+		args = append(args, "status", a.status)
+	}
+	if a.err != nil {
+		args = append(args, "error", a.err.Error())
+	}
+	if t := e.pol.Timeout.D(); t > 0 {
+		args = append(args, "timeout", t)
+	}
+	e.log.event(kind, msg, args...)
 }
 
 // close closes the edge's idle connections.
@@ -299,6 +325,7 @@ func (e *edge) retryable(a attemptResult) bool {
 func (e *edge) attempt(ctx context.Context, idx int, method, path string, body []byte) attemptResult {
 	e.inflight[idx].Add(1)
 	defer e.inflight[idx].Add(-1)
+	start := time.Now()
 	actx := ctx
 	if t := e.pol.Timeout.D(); t > 0 {
 		var cancel context.CancelFunc
@@ -308,6 +335,9 @@ func (e *edge) attempt(ctx context.Context, idx int, method, path string, body [
 	res := e.send(actx, idx, method, path, body)
 	if res.err != nil && actx.Err() != nil && ctx.Err() == nil {
 		res.outcome = outcomeTimeout
+	}
+	if res.failed() {
+		res.took = time.Since(start)
 	}
 	return res
 }

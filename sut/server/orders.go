@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,9 +83,12 @@ func (s *service) ordersRoutes() {
 		o, err := s.newOrder(r.Context(), req)
 		if err != nil {
 			var ce *callError
-			if errors.As(err, &ce) {
+			switch {
+			case errors.As(err, &ce):
 				writeCallError(w, err)
-			} else {
+			case errors.Is(err, errEmptyCart):
+				writeError(w, http.StatusConflict, err)
+			default:
 				writeError(w, 400, err)
 			}
 			return
@@ -156,11 +160,21 @@ func (s *service) ordersRoutes() {
 	}()
 }
 
-// newOrder prices the items (from the cart when the request has none) and
-// stores the order as pending, unless an order with that id exists (a
-// retried checkout, or a concurrent one): then it returns that order.
+// errEmptyCart is a checkout of a cart with nothing in it (never filled, or
+// already checked out).
+var errEmptyCart = errors.New("cart is empty")
+
+// newOrder prices the items (from the cart when the request has none,
+// recording the cart's version) and stores the order as pending, unless an
+// order with that id exists (a retried checkout, or a concurrent one): then
+// it returns that order. The existing order is looked up first, because a
+// retry must not read the cart again: the first attempt may have emptied it.
 func (s *service) newOrder(ctx context.Context, req createOrderRequest) (Order, error) {
+	if o, found, err := s.loadOrder(ctx, req.ID); err != nil || found {
+		return o, err
+	}
 	items := req.Items
+	var cartVersion int64
 	if len(items) == 0 {
 		if !isUserName(req.User) {
 			return Order{}, errors.New("checkout: give items or a user whose cart to check out")
@@ -173,7 +187,10 @@ func (s *service) newOrder(ctx context.Context, req createOrderRequest) (Order, 
 		if resp.status/100 != 2 {
 			return Order{}, fmt.Errorf("cart of %s: status %d", req.User, resp.status)
 		}
-		items = cart.Items
+		if len(cart.Items) == 0 {
+			return Order{}, fmt.Errorf("checkout of %s's cart (version %d): %w", req.User, cart.Version, errEmptyCart)
+		}
+		items, cartVersion = cart.Items, cart.Version
 	}
 	if err := validItems(items); err != nil {
 		return Order{}, fmt.Errorf("checkout: %w", err)
@@ -192,7 +209,7 @@ func (s *service) newOrder(ctx context.Context, req createOrderRequest) (Order, 
 	for _, p := range list.Products {
 		price[p.SKU] = p.PriceCents
 	}
-	o := Order{ID: req.ID, User: req.User, Items: items, State: StatePending, CreatedMs: time.Now().UnixMilli()}
+	o := Order{ID: req.ID, User: req.User, Items: items, State: StatePending, CreatedMs: time.Now().UnixMilli(), CartVersion: cartVersion}
 	for _, it := range items {
 		p, ok := price[it.SKU]
 		if !ok {
@@ -216,9 +233,12 @@ func (s *service) newOrder(ctx context.Context, req createOrderRequest) (Order, 
 }
 
 // drive takes a stored order as far as it can: reserve stock (idempotent per
-// order), charge (idempotent per order: the key is the order id), mark paid.
-// Any doubt leaves the order pending for the reconciler; only a refused
-// reservation (nothing was reserved) fails it.
+// order), check out the cart it was priced from (idempotent per order and
+// conditional on the cart's version), charge (idempotent per order: the key
+// is the order id), mark paid. Any doubt leaves the order pending for the
+// reconciler; only a refused reservation (nothing was reserved) or a refused
+// cart (another order checked it out, or it changed since it was priced,
+// once the reservation is released) fails it.
 func (s *service) drive(ctx context.Context, o Order) (int, Order, error) {
 	switch o.State {
 	case StatePaid:
@@ -240,6 +260,18 @@ func (s *service) drive(ctx context.Context, o Order) (int, Order, error) {
 	if resp.status/100 != 2 {
 		return http.StatusServiceUnavailable, o, fmt.Errorf("order %s pending: reserve: status %d", o.ID, resp.status)
 	}
+	if o.CartVersion > 0 {
+		resp, err = s.edges[sut.Cart].postJSON(ctx, "/carts/"+o.User+"/checkout", consumeRequest{Order: o.ID, Version: o.CartVersion}, nil)
+		if err != nil {
+			return statusOfCallError(err), o, fmt.Errorf("order %s pending: check out the cart: %w", o.ID, err)
+		}
+		if resp.status == http.StatusConflict {
+			return s.cartRefused(ctx, o, strings.TrimSpace(string(resp.body)))
+		}
+		if resp.status/100 != 2 {
+			return http.StatusServiceUnavailable, o, fmt.Errorf("order %s pending: check out the cart: status %d", o.ID, resp.status)
+		}
+	}
 	var ch Charge
 	resp, err = s.edges[sut.Payment].postJSON(ctx, "/charges", Charge{Key: o.ID, Order: o.ID, AmountCents: o.TotalCents}, &ch)
 	if err != nil {
@@ -253,6 +285,25 @@ func (s *service) drive(ctx context.Context, o Order) (int, Order, error) {
 		return 500, o, err
 	}
 	return http.StatusCreated, o, nil
+}
+
+// cartRefused fails an order whose cart another order checked out (or that
+// changed since): the stock reserved for it is released first, and the
+// order stays pending (for the reconciler) until that is done. The refusal
+// is final: a cart version once consumed, or moved past, stays so.
+func (s *service) cartRefused(ctx context.Context, o Order, why string) (int, Order, error) {
+	resp, err := s.edges[sut.Inventory].postJSON(ctx, "/reservations/"+o.ID+"/release", nil, nil)
+	if err != nil {
+		return statusOfCallError(err), o, fmt.Errorf("order %s pending: cart refused, release: %w", o.ID, err)
+	}
+	if resp.status/100 != 2 {
+		return http.StatusServiceUnavailable, o, fmt.Errorf("order %s pending: cart refused, release: status %d", o.ID, resp.status)
+	}
+	o, err = s.finish(ctx, o.ID, StateFailed, "", "cart refused: "+why)
+	if err != nil {
+		return 500, o, err
+	}
+	return http.StatusConflict, o, fmt.Errorf("order %s failed: %s", o.ID, o.Reason)
 }
 
 func statusOfCallError(err error) int {
@@ -476,7 +527,7 @@ func (s *service) integrity(ctx context.Context) (client.IntegrityReport, error)
 func checkIntegrity(acks []string, l Ledger) client.IntegrityReport {
 	rep := client.IntegrityReport{
 		Acknowledged: len(acks), Orders: len(l.Orders), Charges: len(l.Charges),
-		Missing: []string{}, Unpaid: []string{}, ChargedTwice: []string{}, PaidNotCharged: []string{},
+		Missing: []string{}, Unpaid: []string{}, ChargedTwice: []string{}, PaidNotCharged: []string{}, CartChargedTwice: []string{},
 		StockMismatches: []client.StockMismatch{}, Problems: []string{},
 	}
 	orders := map[string]Order{}
@@ -509,6 +560,19 @@ func checkIntegrity(acks []string, l Ledger) client.IntegrityReport {
 			rep.ChargedTwice = append(rep.ChargedTwice, id)
 		}
 	}
+	// One cart version, one paid order: "user@version" of every cart that
+	// more than one paid order checked out.
+	cartPaid := map[string]int{}
+	for _, o := range l.Orders {
+		if o.State == StatePaid && o.CartVersion > 0 {
+			cartPaid[o.User+"@"+strconv.FormatInt(o.CartVersion, 10)]++
+		}
+	}
+	for cart, n := range cartPaid {
+		if n > 1 {
+			rep.CartChargedTwice = append(rep.CartChargedTwice, cart)
+		}
+	}
 	sold, reserved := map[string]int64{}, map[string]int64{}
 	for _, o := range l.Orders {
 		if o.State == StatePaid && charges[o.ID] == 0 {
@@ -538,7 +602,7 @@ func checkIntegrity(acks []string, l Ledger) client.IntegrityReport {
 				SKU: sku, Initial: ini, Sold: sold[sku], Reserved: reserved[sku], Expected: exp, Actual: act})
 		}
 	}
-	for _, l := range [][]string{rep.Missing, rep.Unpaid, rep.ChargedTwice, rep.PaidNotCharged} {
+	for _, l := range [][]string{rep.Missing, rep.Unpaid, rep.ChargedTwice, rep.PaidNotCharged, rep.CartChargedTwice} {
 		sort.Strings(l)
 	}
 	add := func(ids []string, what string) {
@@ -550,6 +614,7 @@ func checkIntegrity(acks []string, l Ledger) client.IntegrityReport {
 	add(rep.Unpaid, "acknowledged orders not paid")
 	add(rep.ChargedTwice, "orders charged more than once")
 	add(rep.PaidNotCharged, "orders marked paid without a charge")
+	add(rep.CartChargedTwice, "carts (user@version) checked out by more than one paid order")
 	for _, m := range rep.StockMismatches {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("stock of %s is %d, want %d (initial %d - sold %d - reserved %d)",
 			m.SKU, m.Actual, m.Expected, m.Initial, m.Sold, m.Reserved))

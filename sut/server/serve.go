@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -44,8 +45,15 @@ type Config struct {
 	AdminToken string
 	// DrainTimeout bounds how long SIGTERM waits for in-flight requests.
 	DrainTimeout time.Duration
-	Stdout       io.Writer // receives exactly one line: "listening ADDR"
-	Stderr       io.Writer // logs
+	// Slow is the threshold above which an inbound request is logged as
+	// slow (0: DefaultSlow; negative: never).
+	Slow time.Duration
+	// LogRate is how many lines of one kind (5xx answered, slow request,
+	// failed call, timed-out call) are logged per second at most (0:
+	// DefaultLogRate); the rest are counted in a "suppressed" line.
+	LogRate int
+	Stdout  io.Writer // receives exactly one line: "listening ADDR"
+	Stderr  io.Writer // logs
 }
 
 // Run runs the service until ctx is done, then drains in-flight requests and
@@ -67,11 +75,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Stderr == nil {
 		cfg.Stderr = io.Discard
 	}
+	switch {
+	case cfg.Slow == 0:
+		cfg.Slow = DefaultSlow
+	case cfg.Slow < 0:
+		cfg.Slow = time.Duration(math.MaxInt64)
+	}
 	s, err := newService(cfg)
 	if err != nil {
 		return err
 	}
-	defer s.bgCancel()
+	defer func() { s.bgCancel(); s.bg.Wait() }()
 	defer s.closeEdges()
 	if buckets, ok := storeBuckets[cfg.Service]; ok {
 		if cfg.DataDir == "" {
@@ -98,6 +112,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	s.routes()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.log.run(s.bgCtx)
+	}()
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
@@ -111,7 +130,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	s.ready.Store(true)
 	fmt.Fprintf(cfg.Stdout, "listening %s\n", ln.Addr().String())
-	fmt.Fprintf(cfg.Stderr, "%s %s: serving on %s, variant %s (%s)\n", cfg.Service, cfg.Instance, ln.Addr(), cfg.Variant.Name, cfg.Variant.Hash())
+	s.log.info("serving", "addr", ln.Addr().String(), "variant", cfg.Variant.Name, "policy", cfg.Variant.Hash(), "slow", cfg.Slow)
 
 	select {
 	case err := <-serveErr:
@@ -129,10 +148,12 @@ func Run(ctx context.Context, cfg Config) error {
 	err = srv.Shutdown(dctx)
 	s.bg.Wait()
 	<-serveErr
+	s.log.flush(true)
 	if err != nil {
+		s.log.info("drain incomplete", "error", err.Error())
 		return fmt.Errorf("serve %s: drain: %w", cfg.Service, err)
 	}
-	fmt.Fprintf(cfg.Stderr, "%s %s: drained, exiting\n", cfg.Service, cfg.Instance)
+	s.log.info("drained, exiting")
 	return nil
 }
 
@@ -171,7 +192,7 @@ func NewServeCommand(stdout, stderr io.Writer, getenv func(string) string) *cobr
 		service, listen, instance, policyFile, variant, dataDir string
 		upstreams                                               []string
 		replicas                                                int
-		drain                                                   time.Duration
+		drain, slow                                             time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --service NAME [flags]",
@@ -222,7 +243,7 @@ token in $` + AdminTokenEnv + ` (disabled when unset). SIGTERM drains, then exit
 			defer stop()
 			return Run(ctx, Config{
 				Service: service, Listen: listen, Instance: instance, Variant: v, Upstreams: ups,
-				DataDir: dataDir, Replicas: replicas, AdminToken: getenv(AdminTokenEnv), DrainTimeout: drain,
+				DataDir: dataDir, Replicas: replicas, AdminToken: getenv(AdminTokenEnv), DrainTimeout: drain, Slow: slow,
 				Stdout: stdout, Stderr: stderr,
 			})
 		},
@@ -237,6 +258,7 @@ token in $` + AdminTokenEnv + ` (disabled when unset). SIGTERM drains, then exit
 	f.StringVar(&dataDir, "data", "", "directory of the durable store (required for stateful services)")
 	f.IntVar(&replicas, "replicas", 0, "how many instances of this service share --data (default: the policy's replica count)")
 	f.DurationVar(&drain, "drain-timeout", 10*time.Second, "how long SIGTERM waits for in-flight requests")
+	f.DurationVar(&slow, "slow", DefaultSlow, "log inbound requests slower than this (negative: never)")
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	return cmd

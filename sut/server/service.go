@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -36,6 +37,8 @@ type service struct {
 	edges          map[string]*edge
 	upstreams      map[string][]string
 	mux            *http.ServeMux
+	log            *eventLog
+	slow           float64 // seconds: inbound requests slower than this are logged
 	ready          atomic.Bool
 	draining       atomic.Bool
 
@@ -51,6 +54,7 @@ func newService(cfg Config) (*service, error) {
 	s := &service{
 		name: cfg.Service, instance: cfg.Instance, variant: cfg.Variant, token: cfg.AdminToken,
 		edges: map[string]*edge{}, upstreams: cfg.Upstreams, mux: http.NewServeMux(),
+		log: newEventLog(cfg.Stderr, cfg.Service, cfg.Instance, cfg.LogRate), slow: cfg.Slow.Seconds(),
 	}
 	s.m = newMetrics(cfg.Service, cfg.Variant.Name, cfg.Variant.Hash())
 	s.m.workers.Set(float64(spec.Capacity.Workers))
@@ -68,6 +72,7 @@ func newService(cfg Config) (*service, error) {
 		if err != nil {
 			return nil, err
 		}
+		e.log = s.log
 		s.edges[callee] = e
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
@@ -162,6 +167,7 @@ type statusWriter struct {
 	status int
 	hold   bool
 	buf    []byte
+	errMsg []byte // the start of a 5xx answer's body, for the log
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -176,6 +182,9 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.status >= 500 && w.errMsg == nil && !w.hold {
+		w.errMsg = bytes.TrimSpace(append([]byte(nil), b[:min(len(b), 300)]...))
 	}
 	if w.hold {
 		w.buf = append(w.buf, b...)
@@ -204,11 +213,17 @@ func (s *service) handle(pattern, op string, h http.HandlerFunc) {
 			if sw.status == http.StatusOK {
 				ok200.Inc()
 				okDuration.Observe(took)
+				if took > s.slow {
+					s.logRequest(r, op, sw, took)
+				}
 				return
 			}
 			code := strconv.Itoa(sw.status)
 			s.m.requests.WithLabelValues(op, code).Inc()
 			s.m.duration.WithLabelValues(op, code).Observe(took)
+			if sw.status >= 500 || took > s.slow {
+				s.logRequest(r, op, sw, took)
+			}
 		}()
 		if s.draining.Load() {
 			s.m.rejections.WithLabelValues(op, "draining").Inc()
@@ -250,6 +265,18 @@ func (s *service) handle(pattern, op string, h http.HandlerFunc) {
 			sw.WriteHeader(http.StatusOK)
 		}
 	})
+}
+
+// logRequest logs an inbound request that answered 5xx or was slow.
+func (s *service) logRequest(r *http.Request, op string, sw *statusWriter, took float64) {
+	d := time.Duration(took * float64(time.Second)).Round(time.Microsecond)
+	if sw.status >= 500 {
+		s.log.event(logServerError, "answered "+strconv.Itoa(sw.status), "op", op, "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "took", d, "error", string(sw.errMsg))
+		return
+	}
+	s.log.event(logSlowRequest, "slow request", "op", op, "method", r.Method, "path", r.URL.Path,
+		"status", sw.status, "took", d, "threshold", time.Duration(s.slow*float64(time.Second)))
 }
 
 // update and view run store transactions and time them.

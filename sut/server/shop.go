@@ -43,6 +43,10 @@ type Order struct {
 	ChargeID   string `json:"chargeId,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	CreatedMs  int64  `json:"createdMs"`
+	// CartVersion is the version of the user's cart this order checked out
+	// (0: the checkout named its items, no cart was consumed). The cart
+	// service lets one order only consume one version of a cart.
+	CartVersion int64 `json:"cartVersion,omitempty"`
 }
 
 // Order states.
@@ -114,7 +118,7 @@ func productBySKU(sku string) (Product, bool) {
 var operations = map[string][]string{
 	sut.Gateway:   {"list_products", "get_product", "add_cart_item", "get_cart", "checkout", "get_order"},
 	sut.Catalog:   {"list_products", "get_product"},
-	sut.Cart:      {"add_item", "get_cart"},
+	sut.Cart:      {"add_item", "get_cart", "checkout_cart"},
 	sut.Orders:    {"create_order", "get_order"},
 	sut.Inventory: {"get_stock", "reserve", "release"},
 	sut.Payment:   {"charge"},
@@ -128,7 +132,7 @@ func Operations(service string) []string {
 // buckets of each service's store
 var storeBuckets = map[string][]string{
 	sut.Gateway:   {"acks"},
-	sut.Cart:      {"carts"},
+	sut.Cart:      {"carts", "consumed"},
 	sut.Orders:    {"orders", "pending"},
 	sut.Inventory: {"initial", "stock", "reservations"},
 	sut.Payment:   {"charges"},
@@ -246,6 +250,32 @@ func (s *service) catalogRoutes() {
 
 // ---- cart
 
+// cartRecord is a stored cart. Version goes up with every change (an item
+// added, the cart checked out), so a version names one content of the cart
+// and is never reused for the user.
+type cartRecord struct {
+	Version int64            `json:"version"`
+	Items   map[string]int64 `json:"items"`
+}
+
+// consumeRequest is cart's POST /carts/{user}/checkout: order checks out
+// version of the cart.
+type consumeRequest struct {
+	Order   string `json:"order"`
+	Version int64  `json:"version"`
+}
+
+// consumeAnswer is cart's answer to a checkout of the cart.
+type consumeAnswer struct {
+	User    string `json:"user"`
+	Version int64  `json:"version"`
+	Order   string `json:"order"` // the order that consumed this version
+}
+
+func consumedKey(user string, version int64) []byte {
+	return []byte(user + "/" + strconv.FormatInt(version, 10))
+}
+
 func (s *service) cartRoutes() {
 	s.handle("POST /carts/{user}/items", "add_item", func(w http.ResponseWriter, r *http.Request) {
 		var it Item
@@ -258,14 +288,18 @@ func (s *service) cartRoutes() {
 			return
 		}
 		user := r.PathValue("user")
-		var cart map[string]int64
+		var cart cartRecord
 		err := s.update(r.Context(), func(tx *bolt.Tx) error {
 			b := tx.Bucket([]byte("carts"))
-			cart = map[string]int64{}
+			cart = cartRecord{}
 			if _, err := getJSONKey(b, user, &cart); err != nil {
 				return err
 			}
-			cart[it.SKU] += it.Qty
+			if cart.Items == nil {
+				cart.Items = map[string]int64{}
+			}
+			cart.Items[it.SKU] += it.Qty
+			cart.Version++
 			return putJSONKey(b, user, cart)
 		})
 		if err != nil {
@@ -276,7 +310,7 @@ func (s *service) cartRoutes() {
 	})
 	s.handle("GET /carts/{user}", "get_cart", func(w http.ResponseWriter, r *http.Request) {
 		user := r.PathValue("user")
-		cart := map[string]int64{}
+		var cart cartRecord
 		err := s.view(r.Context(), func(tx *bolt.Tx) error {
 			_, err := getJSONKey(tx.Bucket([]byte("carts")), user, &cart)
 			return err
@@ -287,17 +321,66 @@ func (s *service) cartRoutes() {
 		}
 		writeJSON(w, 200, cartJSON(user, cart))
 	})
+	// Checking out a cart empties it, once: the first order to consume a
+	// version of the cart gets it (and gets 200 again when it asks again:
+	// retries and the reconciler are idempotent); any other order, or a
+	// version the cart has moved past, gets 409.
+	s.handle("POST /carts/{user}/checkout", "checkout_cart", func(w http.ResponseWriter, r *http.Request) {
+		var req consumeRequest
+		if err := decodeBody(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		user := r.PathValue("user")
+		if !validOrderID(req.Order) || req.Version < 1 {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("cart checkout: order %q version %d: want an order id and a version >= 1", req.Order, req.Version))
+			return
+		}
+		var conflict error
+		err := s.update(r.Context(), func(tx *bolt.Tx) error {
+			conflict = nil
+			cb, kb := tx.Bucket([]byte("carts")), tx.Bucket([]byte("consumed"))
+			key := consumedKey(user, req.Version)
+			if by := kb.Get(key); by != nil {
+				if string(by) != req.Order {
+					conflict = fmt.Errorf("cart of %s version %d was checked out by order %s", user, req.Version, by)
+				}
+				return nil
+			}
+			var cart cartRecord
+			if _, err := getJSONKey(cb, user, &cart); err != nil {
+				return err
+			}
+			if cart.Version != req.Version || len(cart.Items) == 0 {
+				conflict = fmt.Errorf("cart of %s is at version %d with %d items, not version %d", user, cart.Version, len(cart.Items), req.Version)
+				return nil
+			}
+			if err := kb.Put(key, []byte(req.Order)); err != nil {
+				return err
+			}
+			return putJSONKey(cb, user, cartRecord{Version: cart.Version + 1, Items: map[string]int64{}})
+		})
+		switch {
+		case err != nil:
+			writeError(w, 500, err)
+		case conflict != nil:
+			writeError(w, http.StatusConflict, conflict)
+		default:
+			writeJSON(w, 200, consumeAnswer{User: user, Version: req.Version, Order: req.Order})
+		}
+	})
 }
 
 // CartView is the cart service's answer.
 type CartView struct {
-	User  string `json:"user"`
-	Items []Item `json:"items"`
+	User    string `json:"user"`
+	Items   []Item `json:"items"`
+	Version int64  `json:"version"`
 }
 
-func cartJSON(user string, cart map[string]int64) CartView {
-	v := CartView{User: user, Items: []Item{}}
-	for sku, q := range cart {
+func cartJSON(user string, cart cartRecord) CartView {
+	v := CartView{User: user, Items: []Item{}, Version: cart.Version}
+	for sku, q := range cart.Items {
 		v.Items = append(v.Items, Item{SKU: sku, Qty: q})
 	}
 	sort.Slice(v.Items, func(i, j int) bool { return v.Items[i].SKU < v.Items[j].SKU })

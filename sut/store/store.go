@@ -3,7 +3,10 @@
 // file (like replicas sharing a database): in shared mode each commit takes an
 // exclusive lock on a sidecar lock file, opens the database, runs, commits and
 // closes it again, so that any number of processes can take turns. A process
-// killed with SIGKILL loses its lock with its life.
+// killed with SIGKILL loses its lock with its life (the kernel releases a
+// flock with the last descriptor); a clean Close also removes the lock file,
+// under the lock, and a process that then finds its descriptor no longer
+// names the file at the path opens the path again (see lockFile).
 //
 // Writes are group-committed: the write transactions that arrive while a
 // commit is under way are run together in the next one (one fsync for all),
@@ -47,9 +50,9 @@ type write struct {
 func Open(path string, shared bool, buckets ...string) (*DB, error) {
 	d := &DB{path: path, shared: shared, writes: make(chan *write, 1024), stop: make(chan struct{}), done: make(chan struct{})}
 	if shared {
-		f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+		f, err := openLock(path)
 		if err != nil {
-			return nil, fmt.Errorf("open store lock %s: %w", path, err)
+			return nil, err
 		}
 		d.lock = f
 	} else {
@@ -85,9 +88,34 @@ func (d *DB) Close() error {
 			errs = append(errs, d.db.Close())
 		}
 		if d.lock != nil {
-			errs = append(errs, d.lock.Close())
+			errs = append(errs, d.removeLock())
 		}
 	})
+	return errors.Join(errs...)
+}
+
+func openLock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store lock %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// removeLock removes the lock file while holding the lock, then closes it.
+// Another process that waits on the same file gets the lock next, sees that
+// the path no longer names it and opens (creates) the path again, so every
+// process still locks one and the same file.
+func (d *DB) removeLock() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	if err := d.flock(); err != nil {
+		errs = append(errs, err)
+	} else if err := os.Remove(d.lock.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("remove store lock: %w", err))
+	}
+	errs = append(errs, d.lock.Close())
 	return errors.Join(errs...)
 }
 
@@ -223,15 +251,49 @@ func (d *DB) with(fn func(db *bolt.DB) error) error {
 // flock takes the exclusive lock. It blocks in the kernel, which wakes the
 // waiters of every process (polling with LOCK_NB lets the process that holds
 // the lock starve the others). The wait is bounded by the other processes'
-// transactions, which are short.
+// transactions, which are short. Once locked, the descriptor must still name
+// the file at the path: a replica that closed cleanly removed it (holding
+// the lock), so a lock on the removed file excludes nobody; then the path is
+// opened again (created if need be) and locked instead. The check is one
+// fstat and one stat per transaction.
 func (d *DB) flock() error {
 	for {
 		err := syscall.Flock(int(d.lock.Fd()), syscall.LOCK_EX)
-		if err == nil {
-			return nil
+		if errors.Is(err, syscall.EINTR) {
+			continue
 		}
-		if !errors.Is(err, syscall.EINTR) {
+		if err != nil {
 			return fmt.Errorf("lock store %s: %w", d.path, err)
 		}
+		same, err := d.lockIsCurrent()
+		if err != nil {
+			_ = syscall.Flock(int(d.lock.Fd()), syscall.LOCK_UN)
+			return err
+		}
+		if same {
+			return nil
+		}
+		f, err := openLock(d.path)
+		if err != nil {
+			_ = syscall.Flock(int(d.lock.Fd()), syscall.LOCK_UN)
+			return err
+		}
+		_ = d.lock.Close() // releases the lock on the removed file
+		d.lock = f
 	}
+}
+
+// lockIsCurrent reports whether the held descriptor is the file at the path.
+func (d *DB) lockIsCurrent() (bool, error) {
+	var held, named syscall.Stat_t
+	if err := syscall.Fstat(int(d.lock.Fd()), &held); err != nil {
+		return false, fmt.Errorf("lock store %s: %w", d.path, err)
+	}
+	if err := syscall.Stat(d.lock.Name(), &named); err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return false, nil
+		}
+		return false, fmt.Errorf("lock store %s: %w", d.path, err)
+	}
+	return held.Dev == named.Dev && held.Ino == named.Ino, nil
 }
