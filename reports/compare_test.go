@@ -20,7 +20,7 @@ func TestCompareGolden(t *testing.T) {
 	doc := buf.String()
 	for _, want := range []string{
 		`#1 payment-slowdown · resilient`, `#2 payment-slowdown · naive`,
-		`✗ worst 1.39 s`, // the failing SLO of run 2 (seed 2)
+		`✗ worst 1.39 s`,                          // the failing SLO of run 2 (seed 2)
 		`data-name="#2 payment-slowdown · naive"`, // overlaid timelines
 		`class="delta worse"`,                     // a phase got worse
 		`14.0 s`,                                  // recovery of run 2

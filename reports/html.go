@@ -91,8 +91,8 @@ type faultMetric struct {
 
 type checkRow struct {
 	Name, Kind, Window, Query, Expected, Observed, Breach, Result, Class, Reason string
-	Samples                                                                     int
-	Chart                                                                       *chart
+	Samples                                                                      int
+	Chart                                                                        *chart
 }
 
 type requestRow struct {

@@ -181,12 +181,12 @@ type Interval struct {
 	// Cancelled counts the requests cut short by the harness's own stop
 	// (an interrupt, an abort, the end of the run): neither completed nor
 	// the system's errors, and not in Count.
-	Cancelled int64 `json:"cancelled,omitempty"`
-	P50    float64          `json:"p50"`
-	P90    float64          `json:"p90"`
-	P99    float64          `json:"p99"`
-	P999   float64          `json:"p999"`
-	Max    float64          `json:"max"`
+	Cancelled int64   `json:"cancelled,omitempty"`
+	P50       float64 `json:"p50"`
+	P90       float64 `json:"p90"`
+	P99       float64 `json:"p99"`
+	P999      float64 `json:"p999"`
+	Max       float64 `json:"max"`
 }
 
 // ErrorCount is the sum of the errors of every class.
