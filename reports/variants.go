@@ -40,6 +40,19 @@ type Comparison struct {
 	PlannedSeconds  float64 `json:"plannedSeconds"`
 	OverheadSeconds float64 `json:"overheadSeconds"`
 
+	// Alpha is the significance level of the tests and Level the confidence
+	// asked of the intervals (Analyze fills both from its options).
+	Alpha float64 `json:"alpha,omitempty"`
+	Level float64 `json:"level,omitempty"`
+	// MinRepeat is the smallest number of runs a side with which the test
+	// can show a difference at Alpha (stats.MinRuns); with fewer, every
+	// verdict is "too few runs to tell". MinIntervalRepeat is the smallest
+	// with which an interval of the median at Level exists
+	// (stats.MinIntervalRuns); with fewer, the intervals are the runs'
+	// ranges, each with the confidence it has.
+	MinRepeat         int `json:"minRepeat,omitempty"`
+	MinIntervalRepeat int `json:"minIntervalRepeat,omitempty"`
+
 	Runs      []ComparedRun     `json:"runs"`
 	Metrics   []VariantMetric   `json:"metrics,omitempty"`
 	Timelines []VariantTimeline `json:"timelines,omitempty"`
@@ -89,11 +102,13 @@ type MetricSample struct {
 
 // MetricPair is the verdict between two variants on one metric: A and B are
 // variant names, Better is the better one or empty (no significant
-// difference).
+// difference, or too few runs to tell: Stats.Verdict says which), Verdict
+// the sentence every report shows for the pair (PairVerdict).
 type MetricPair struct {
-	A      string `json:"a"`
-	B      string `json:"b"`
-	Better string `json:"better,omitempty"`
+	A       string `json:"a"`
+	B       string `json:"b"`
+	Better  string `json:"better,omitempty"`
+	Verdict string `json:"verdict"`
 	// Stats holds the verdict, the method and the test; its A and B are
 	// the pair's A and B.
 	Stats stats.Comparison `json:"stats"`
@@ -204,6 +219,9 @@ func (c *Comparison) Analyze(records []*Run, o stats.Options) error {
 	if c.SchemaVersion == "" {
 		c.SchemaVersion = ComparisonSchemaVersion
 	}
+	o = o.WithDefaults()
+	c.Alpha, c.Level = o.Alpha, o.Level
+	c.MinRepeat, c.MinIntervalRepeat = stats.MinRuns(o.Alpha), stats.MinIntervalRuns(o.Level)
 	vidx := map[string]int{}
 	for i, v := range c.Variants {
 		vidx[v] = i
@@ -293,6 +311,7 @@ func analyzeMetric(m *VariantMetric, o stats.Options, salt uint64) {
 			if p.Better != "" {
 				wins[p.Better]++
 			}
+			p.Verdict = PairVerdict(p)
 			m.Pairs = append(m.Pairs, p)
 		}
 	}
@@ -303,6 +322,24 @@ func analyzeMetric(m *VariantMetric, o stats.Options, salt uint64) {
 			}
 		}
 	}
+}
+
+// PairVerdict is the one wording of a pair's verdict, for every report of a
+// comparison: "B better than A", "A vs B: no significant difference" (the
+// test could have shown one), or "A vs B: too few runs to tell" (it could
+// not, whatever the data).
+func PairVerdict(p MetricPair) string {
+	switch {
+	case p.Better != "":
+		other := p.A
+		if p.Better == p.A {
+			other = p.B
+		}
+		return p.Better + " better than " + other
+	case p.Stats.Verdict == stats.NoDifference:
+		return p.A + " vs " + p.B + ": no significant difference"
+	}
+	return p.A + " vs " + p.B + ": " + string(stats.TooFewRuns)
 }
 
 // timelines returns, per variant, the median and the range across repeats of
@@ -380,14 +417,14 @@ func (c *Comparison) sanitized() *Comparison {
 		m.Variants = append([]MetricSample(nil), m.Variants...)
 		for j := range m.Variants {
 			s := &m.Variants[j]
-			s.Mean, s.Median, s.CI.Lo, s.CI.Hi = fix(s.Mean), fix(s.Median), fix(s.CI.Lo), fix(s.CI.Hi)
+			s.Mean, s.Median, s.CI = fix(s.Mean), fix(s.Median), fixCI(s.CI, fix)
 		}
 		m.Pairs = append([]MetricPair(nil), m.Pairs...)
 		for j := range m.Pairs {
 			p := &m.Pairs[j]
 			st := &p.Stats
-			st.A.Median, st.A.CI.Lo, st.A.CI.Hi = fix(st.A.Median), fix(st.A.CI.Lo), fix(st.A.CI.Hi)
-			st.B.Median, st.B.CI.Lo, st.B.CI.Hi = fix(st.B.Median), fix(st.B.CI.Lo), fix(st.B.CI.Hi)
+			st.A.Median, st.A.CI = fix(st.A.Median), fixCI(st.A.CI, fix)
+			st.B.Median, st.B.CI = fix(st.B.Median), fixCI(st.B.CI, fix)
 			st.Test.P, st.Test.MinP = fix(st.Test.P), fix(st.Test.MinP)
 		}
 		cp.Metrics[i] = m
@@ -409,9 +446,22 @@ func (c *Comparison) sanitized() *Comparison {
 	return &cp
 }
 
+// fixCI returns a copy of ci with fix applied to its bounds (the original is
+// shared with the comparison being saved); nil stays nil.
+func fixCI(ci *stats.Interval, fix func(float64) float64) *stats.Interval {
+	if ci == nil {
+		return nil
+	}
+	return &stats.Interval{Lo: fix(ci.Lo), Hi: fix(ci.Hi)}
+}
+
 // The view of templates/variants.html.tmpl.
 type variantsView struct {
-	Title     string
+	Title   string
+	Repeats string
+	// TooFew is the warning when the repeats cannot show a difference.
+	TooFew    string
+	Intervals string
 	C         *Comparison
 	Wall      string
 	Overhead  string
@@ -430,7 +480,12 @@ type scoreRow struct {
 	Metric  string
 	Note    string
 	Cells   []scoreCell
-	Verdict []string
+	Verdict []scoreVerdict
+}
+
+type scoreVerdict struct {
+	Text   string
+	TooFew bool
 }
 
 type scoreCell struct {
@@ -450,7 +505,7 @@ type variantMetricRow struct {
 
 type pairRow struct {
 	A, B, Verdict, U, P, Method string
-	Significant                 bool
+	Significant, TooFew         bool
 }
 
 type runRow struct {
@@ -480,7 +535,7 @@ func WriteVariantsHTML(w io.Writer, c *Comparison) error {
 	v := &variantsView{
 		Title: "gameday: " + c.Scenario + " across " + strings.Join(c.Variants, ", "),
 		C:     c, CSS: template.CSS(reportCSS), JS: template.JS(reportJS),
-		Wall: fmtDuration(c.WallSeconds),
+		Wall: fmtDuration(c.WallSeconds), Repeats: plural(c.Repeat, "repeat"),
 	}
 	if c.RunSeconds > 0 {
 		v.Overhead = fmt.Sprintf("%s (%.1f %% beyond the runs' own %s)", fmtDuration(c.OverheadSeconds), 100*c.OverheadSeconds/c.RunSeconds, fmtDuration(c.RunSeconds))
@@ -489,6 +544,11 @@ func WriteVariantsHTML(w io.Writer, c *Comparison) error {
 				100*(c.RunSeconds-c.PlannedSeconds)/c.PlannedSeconds, fmtDuration(c.PlannedSeconds))
 		}
 	}
+	if c.MinRepeat > 0 && c.Repeat < c.MinRepeat {
+		v.TooFew = fmt.Sprintf("%s: with %d v %d runs the smallest p-value Mann-Whitney U can give is %.2g, above alpha %.3g, so no verdict can be a difference: they read “too few runs to tell”. %d repeats are the fewest that can show one.",
+			plural(c.Repeat, "repeat"), c.Repeat, c.Repeat, stats.MinP(c.Repeat, c.Repeat), c.Alpha, c.MinRepeat)
+	}
+	v.Intervals = intervalsNote(c)
 	for i, name := range c.Variants {
 		v.Legend = append(v.Legend, variantKey{Name: name, Color: palette[i%len(palette)]})
 	}
@@ -505,20 +565,14 @@ func WriteVariantsHTML(w io.Writer, c *Comparison) error {
 			if s.Missing > 0 {
 				extra = fmt.Sprintf(" (%d not measured)", s.Missing)
 			}
-			t.Rows = append(t.Rows, variantMetricRow{Variant: s.Variant, N: strconv.Itoa(s.N) + extra, Median: fmtSample(m.Unit, s), CI: fmtCI(m.Unit, s), Values: strings.Join(vals, ", ")})
+			t.Rows = append(t.Rows, variantMetricRow{Variant: s.Variant, N: strconv.Itoa(s.N) + extra, Median: fmtSample(m.Unit, s), CI: fmtInterval(m.Unit, s), Values: strings.Join(vals, ", ")})
 		}
 		for _, p := range m.Pairs {
-			verdict := p.A + " vs " + p.B + ": no significant difference"
-			if p.Better != "" {
-				other := p.A
-				if p.Better == p.A {
-					other = p.B
-				}
-				verdict = p.Better + " better than " + other
-			}
-			row.Verdict = append(row.Verdict, verdict)
-			pr := pairRow{A: p.A, B: p.B, Verdict: verdict, Method: p.Stats.Method, Significant: p.Better != ""}
-			if p.Stats.Method != "not enough data" {
+			verdict := PairVerdict(p)
+			tooFew := p.Better == "" && p.Stats.Verdict != stats.NoDifference
+			row.Verdict = append(row.Verdict, scoreVerdict{Text: verdict, TooFew: tooFew})
+			pr := pairRow{A: p.A, B: p.B, Verdict: verdict, Method: p.Stats.Method, Significant: p.Better != "", TooFew: tooFew}
+			if p.Stats.A.N > 0 && p.Stats.B.N > 0 {
 				pr.U, pr.P = fmtNum(p.Stats.Test.U), strconv.FormatFloat(p.Stats.Test.P, 'g', 3, 64)
 			}
 			t.Pairs = append(t.Pairs, pr)
@@ -578,11 +632,58 @@ func fmtSample(unit string, s MetricSample) string {
 	return out
 }
 
+// fmtCI is a scorecard cell's interval: the bootstrap interval at the
+// comparison's level, the range of the runs with the confidence it has (2 to
+// 5 runs at 95 %), or none from one run, said so. A pass rate has none.
 func fmtCI(unit string, s MetricSample) string {
-	if s.N < 2 || unit == "rate" {
+	switch {
+	case unit == "rate" || s.N == 0:
 		return ""
+	case s.CI == nil:
+		return "no interval from 1 run"
+	case s.Range:
+		return fmt.Sprintf("[%s – %s] range, %s", fmtUnit(unit, s.CI.Lo), fmtUnit(unit, s.CI.Hi), fmtConfidence(s.Level))
 	}
 	return "[" + fmtUnit(unit, s.CI.Lo) + " – " + fmtUnit(unit, s.CI.Hi) + "]"
+}
+
+// fmtInterval is the per-metric table's interval, with its confidence.
+func fmtInterval(unit string, s MetricSample) string {
+	switch {
+	case s.N == 0:
+		return ""
+	case s.CI == nil:
+		return "none from 1 run"
+	case s.Range:
+		return fmt.Sprintf("[%s – %s]: the range of %d runs, %s", fmtUnit(unit, s.CI.Lo), fmtUnit(unit, s.CI.Hi), s.N, fmtConfidence(s.Level))
+	}
+	return fmt.Sprintf("[%s – %s], %s", fmtUnit(unit, s.CI.Lo), fmtUnit(unit, s.CI.Hi), fmtConfidence(s.Level))
+}
+
+// fmtConfidence is a confidence level as a percentage: 95 %, 75 %, 93.75 %.
+func fmtConfidence(level float64) string {
+	return strconv.FormatFloat(100*level, 'f', -1, 64) + " %"
+}
+
+// intervalsNote says what the scorecard's intervals are.
+func intervalsNote(c *Comparison) string {
+	level := c.Level
+	if level <= 0 {
+		level = 0.95
+	}
+	note := fmt.Sprintf("Median over repeats with its %s bootstrap interval", fmtConfidence(level))
+	if c.MinIntervalRepeat > 0 && c.Repeat < c.MinIntervalRepeat {
+		note = fmt.Sprintf("Median over repeats; below it the range of the runs and the chance that range holds the true median (no %s interval of a median exists from fewer than %d runs; one run gives none)",
+			fmtConfidence(level), c.MinIntervalRepeat)
+	}
+	return note
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // variantTimelineChart overlays the variants' p99 timelines: the median

@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,14 +12,14 @@ import (
 	"github.com/gameday/gameday/reports/stats"
 )
 
-// syntheticComparison is naive (failing runs) against resilient, 3 repeats,
-// interleaved like the orchestrator runs them.
-func syntheticComparison(t *testing.T, variants []string, failing map[string]bool) (*reports.Comparison, []*reports.Run) {
+// syntheticComparison is naive (failing runs) against resilient, repeat
+// runs each, interleaved like the orchestrator runs them.
+func syntheticComparison(t *testing.T, variants []string, failing map[string]bool, repeat int) (*reports.Comparison, []*reports.Run) {
 	t.Helper()
-	c := &reports.Comparison{Scenario: "payment-slowdown", Variants: variants, Repeat: 3, Seed: 1,
+	c := &reports.Comparison{Scenario: "payment-slowdown", Variants: variants, Repeat: repeat, Seed: 1,
 		WallSeconds: 400, RunSeconds: 390, OverheadSeconds: 10}
 	var records []*reports.Run
-	for rep := 1; rep <= 3; rep++ {
+	for rep := 1; rep <= repeat; rep++ {
 		for vi, v := range variants {
 			seed := uint64(rep*10 + vi)
 			r := reportstest.New(reportstest.Options{Failing: failing[v], Seed: seed, Duration: 90e9})
@@ -53,7 +54,7 @@ func metricByKey(c *reports.Comparison, key string) *reports.VariantMetric {
 }
 
 func TestAnalyzeVariants(t *testing.T) {
-	c, _ := syntheticComparison(t, []string{"naive", "resilient"}, map[string]bool{"naive": true})
+	c, _ := syntheticComparison(t, []string{"naive", "resilient"}, map[string]bool{"naive": true}, 5)
 	for _, key := range []string{"slo-pass", "p99:slow-payment", "errors:slow-payment", "retry:slow-payment",
 		"recovery:kill-orders:availability", "breaker-open"} {
 		if metricByKey(c, key) == nil {
@@ -76,14 +77,14 @@ func TestAnalyzeVariants(t *testing.T) {
 		t.Errorf("retry amplification: %+v", amp.Pairs[0])
 	}
 	// Identical breaker times: no difference.
-	if br := metricByKey(c, "breaker-open"); br.Pairs[0].Better != "" || br.Best != "" {
+	if br := metricByKey(c, "breaker-open"); br.Pairs[0].Better != "" || br.Best != "" || br.Pairs[0].Stats.Verdict != stats.NoDifference {
 		t.Errorf("breaker-open: %+v", br.Pairs[0])
 	}
 	if len(c.Timelines) != 2 || len(c.Timelines[0].Points) < 60 {
 		t.Fatalf("timelines: %d", len(c.Timelines))
 	}
 	for _, p := range c.Timelines[0].Points {
-		if p.N != 3 || p.Lo > p.Median || p.Median > p.Hi {
+		if p.N != 5 || p.Lo > p.Median || p.Median > p.Hi {
 			t.Fatalf("timeline point %+v", p)
 		}
 	}
@@ -94,7 +95,7 @@ func TestAnalyzeVariants(t *testing.T) {
 
 // A/A: the same variant twice, from the same generator with other seeds.
 func TestAnalyzeAA(t *testing.T) {
-	c, _ := syntheticComparison(t, []string{"resilient", "resilient-again"}, nil)
+	c, _ := syntheticComparison(t, []string{"resilient", "resilient-again"}, nil, 5)
 	for _, m := range c.Metrics {
 		for _, p := range m.Pairs {
 			if p.Better != "" && m.Key != "retry:slow-payment" {
@@ -105,7 +106,7 @@ func TestAnalyzeAA(t *testing.T) {
 }
 
 func TestVariantsHTMLAndJSON(t *testing.T) {
-	c, _ := syntheticComparison(t, []string{"naive", "resilient"}, map[string]bool{"naive": true})
+	c, _ := syntheticComparison(t, []string{"naive", "resilient"}, map[string]bool{"naive": true}, 6)
 	var buf bytes.Buffer
 	if err := reports.WriteVariantsHTML(&buf, c); err != nil {
 		t.Fatal(err)
@@ -115,10 +116,16 @@ func TestVariantsHTMLAndJSON(t *testing.T) {
 	if score < 0 || lat < score || per < lat {
 		t.Errorf("sections out of order: scorecard %d, latency %d, metrics %d", score, lat, per)
 	}
-	for _, want := range []string{"resilient better than naive", "0/3", "3/3", `class="area"`, `data-name="naive"`,
-		`href="naive-1/report.html"`, "harness overhead", "error ratio during slow-payment"} {
+	for _, want := range []string{"resilient better than naive", "0/6", "6/6", `class="area"`, `data-name="naive"`,
+		`href="naive-1/report.html"`, "harness overhead", "error ratio during slow-payment",
+		"naive vs resilient: no significant difference", "with its 95 % bootstrap interval", "], 95 %"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, not := range []string{"too few runs to tell</li>", `id="too-few"`, "range,"} {
+		if strings.Contains(doc, not) {
+			t.Errorf("page of 6 repeats says %q", not)
 		}
 	}
 	path := filepath.Join(t.TempDir(), "compare.json")
@@ -134,5 +141,90 @@ func TestVariantsHTMLAndJSON(t *testing.T) {
 	}
 	if err := reports.WriteVariantsHTML(&bytes.Buffer{}, &reports.Comparison{}); err == nil {
 		t.Error("rendered a comparison of no variants")
+	}
+}
+
+func scorecard(t *testing.T, doc string) string {
+	t.Helper()
+	i, j := strings.Index(doc, `id="s-scorecard"`), strings.Index(doc, `id="s-latency"`)
+	if i < 0 || j < i {
+		t.Fatalf("no scorecard section")
+	}
+	return doc[i:j]
+}
+
+// Issue #12: one run a side (3.00 s against 533 ms) cannot be tested, so no
+// row may say "no significant difference": every verdict says "too few runs
+// to tell", the page says how many repeats could tell, and no interval is
+// printed from one run (a zero-width one would read as exact).
+func TestVariantsOneRunEach(t *testing.T) {
+	c, _ := syntheticComparison(t, []string{"naive", "resilient"}, map[string]bool{"naive": true}, 1)
+	p99 := metricByKey(c, "p99:slow-payment")
+	if p99 == nil || p99.Variants[0].N != 1 || p99.Variants[0].CI != nil {
+		t.Fatalf("p99 metric: %+v", p99)
+	}
+	if c.MinRepeat != 4 || c.Alpha != 0.05 {
+		t.Errorf("minimum repeat %d at alpha %v, want 4 at 0.05", c.MinRepeat, c.Alpha)
+	}
+	for _, m := range c.Metrics {
+		for _, p := range m.Pairs {
+			if p.Stats.Verdict != stats.TooFewRuns || p.Better != "" || p.Verdict != "naive vs resilient: too few runs to tell" {
+				t.Errorf("%s: %q (%s: %s)", m.Name, p.Verdict, p.Stats.Verdict, p.Stats.Method)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := reports.WriteVariantsHTML(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.String()
+	sc := scorecard(t, doc)
+	if n, want := strings.Count(sc, "naive vs resilient: too few runs to tell"), len(c.Metrics); n != want {
+		t.Errorf("scorecard: %d rows say too few runs to tell, want %d", n, want)
+	}
+	for _, not := range []string{"no significant difference</", "better than naive", "better than resilient", "≈", "same"} {
+		if strings.Contains(doc, not) {
+			t.Errorf("page of 1 run a side says %q", not)
+		}
+	}
+	for _, want := range []string{"no interval from 1 run", "none from 1 run", `id="too-few"`,
+		"1 repeat: with 1 v 1 runs the smallest p-value Mann-Whitney U can give is 1, above alpha 0.05", "4 repeats are the fewest that can show one",
+		"no 95 % interval of a median exists from fewer than 6 runs"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "compare.json")
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(raw)
+	if strings.Contains(js, "no significant difference") || !strings.Contains(js, `"verdict": "too few runs to tell"`) ||
+		!strings.Contains(js, `"minRepeat": 4`) || strings.Contains(js, `"ci"`) {
+		t.Errorf("compare.json of 1 run a side:\n%.3000s", js)
+	}
+}
+
+// Three runs a side: still too few at 5 % (smallest p 0.1), and the
+// intervals are the runs' ranges, which hold the median with 75 %, not 95 %.
+func TestVariantsThreeRunsEach(t *testing.T) {
+	c, _ := syntheticComparison(t, []string{"naive", "resilient"}, map[string]bool{"naive": true}, 3)
+	var buf bytes.Buffer
+	if err := reports.WriteVariantsHTML(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.String()
+	for _, want := range []string{"3 repeats: with 3 v 3 runs the smallest p-value Mann-Whitney U can give is 0.1", "range, 75 %", "the range of 3 runs, 75 %",
+		"every run of one beat every run of the other: p = 0.1"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if sc := scorecard(t, doc); strings.Contains(sc, "no significant difference</") || strings.Contains(sc, "better than naive") || strings.Contains(sc, "better than resilient") {
+		t.Errorf("scorecard of 3 runs a side claims a verdict")
 	}
 }

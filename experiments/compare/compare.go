@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +41,9 @@ type Options struct {
 	// shop's named variants); at least two (the same name twice makes an
 	// A/A comparison).
 	Variants []string
-	// Repeat is the number of runs per variant (default 3).
+	// Repeat is the number of runs per variant (default: the fewest with
+	// which the test can show a difference at Stats.Alpha, stats.MinRuns:
+	// 4 at 0.05).
 	Repeat int
 	// Seed is the seed of the first repeat; repeat k uses Seed+k-1. Zero:
 	// the scenario's load seed (or 1).
@@ -112,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if o.Repeat == 0 {
-		o.Repeat = 3
+		o.Repeat = stats.MinRuns(o.Stats.WithDefaults().Alpha)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -250,8 +253,28 @@ func fmtSec(s float64) string {
 	return (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
 }
 
-// printScorecard writes the verdicts, one line per metric.
+// RepeatWarning is the warning for a comparison of repeat runs per variant
+// that cannot show a difference at the significance level of o (the
+// two-sided Mann-Whitney U test of reports/stats: fewer than
+// stats.MinRuns(alpha) runs a side), naming the fewest repeats that can; ""
+// when repeat is enough.
+func RepeatWarning(repeat int, o stats.Options) string {
+	o = o.WithDefaults()
+	least := stats.MinRuns(o.Alpha)
+	if least == 0 || repeat >= least {
+		return ""
+	}
+	return fmt.Sprintf("compare: warning: --repeat %d is too few to tell the variants apart: with %d v %d runs the smallest p-value the Mann-Whitney U test can give is %.2g, above alpha %.3g, so every verdict will be \"too few runs to tell\"; --repeat %d is the fewest that can show a difference",
+		repeat, repeat, repeat, stats.MinP(repeat, repeat), o.Alpha, least)
+}
+
+// printScorecard writes the verdicts, one line per metric, in the wording of
+// the HTML page (reports.PairVerdict), after the warning when the repeats
+// were too few to tell.
 func printScorecard(w io.Writer, c *reports.Comparison) {
+	if msg := RepeatWarning(c.Repeat, stats.Options{Alpha: c.Alpha}); msg != "" {
+		fmt.Fprintln(w, msg)
+	}
 	for _, m := range c.Metrics {
 		var parts []string
 		for _, s := range m.Variants {
@@ -259,33 +282,36 @@ func printScorecard(w io.Writer, c *reports.Comparison) {
 		}
 		var verdicts []string
 		for _, p := range m.Pairs {
-			if p.Better != "" {
-				other := p.A
-				if p.Better == p.A {
-					other = p.B
-				}
-				verdicts = append(verdicts, p.Better+" better than "+other)
-			} else {
-				verdicts = append(verdicts, p.A+" vs "+p.B+": no significant difference")
-			}
+			verdicts = append(verdicts, reports.PairVerdict(p))
 		}
 		fmt.Fprintf(w, "  %s: %s — %s\n", m.Name, strings.Join(parts, ", "), strings.Join(verdicts, "; "))
 	}
 }
 
+// fmtValue is a variant's median with its interval: the bootstrap interval,
+// the range of 2 to 5 runs with the confidence it has, or none from one run.
 func fmtValue(unit string, s reports.MetricSample) string {
 	if s.N == 0 {
 		return "no data"
 	}
-	switch unit {
-	case "rate":
+	if unit == "rate" {
 		return fmt.Sprintf("%.0f%%", 100*s.Mean)
-	case "ratio":
-		return fmt.Sprintf("%.2f%% [%.2f–%.2f]", 100*s.Median, 100*s.CI.Lo, 100*s.CI.Hi)
-	case "ms":
-		return fmt.Sprintf("%.0fms [%.0f–%.0f]", s.Median, s.CI.Lo, s.CI.Hi)
-	case "x":
-		return fmt.Sprintf("%.2f× [%.2f–%.2f]", s.Median, s.CI.Lo, s.CI.Hi)
 	}
-	return fmt.Sprintf("%.1fs [%.1f–%.1f]", s.Median, s.CI.Lo, s.CI.Hi)
+	num, suffix := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, "s"
+	switch unit {
+	case "ratio":
+		num, suffix = func(v float64) string { return strconv.FormatFloat(100*v, 'f', 2, 64) }, "%"
+	case "ms":
+		num, suffix = func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, "ms"
+	case "x":
+		num, suffix = func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }, "×"
+	}
+	out := num(s.Median) + suffix
+	switch {
+	case s.CI == nil:
+		return out + " (1 run: no interval)"
+	case s.Range:
+		return fmt.Sprintf("%s [%s–%s: range of %d runs, %s%%]", out, num(s.CI.Lo), num(s.CI.Hi), s.N, strconv.FormatFloat(100*s.Level, 'f', -1, 64))
+	}
+	return fmt.Sprintf("%s [%s–%s]", out, num(s.CI.Lo), num(s.CI.Hi))
 }

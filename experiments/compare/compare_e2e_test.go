@@ -29,7 +29,8 @@ func TestMain(m *testing.M) {
 	os.Exit(e2etest.Main(m, "github.com/gameday/gameday/cmd/sut", &sutBinary))
 }
 
-// naive against resilient, 3 repeats each, on payment-slowdown (one slow
+// naive against resilient, 4 repeats each (the fewest with which the
+// Mann-Whitney U test can reach 5 %: 2/70), on payment-slowdown (one slow
 // payment replica): resilient must come out significantly better on the
 // error ratio during the fault, and the harness must add little beyond the
 // runs.
@@ -46,7 +47,7 @@ func TestNaiveVersusResilient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	res, err := compare.Run(ctx, compare.Options{
-		Experiment: e, Variants: []string{"naive", "resilient"}, Repeat: 3, Seed: 11, Dir: dir,
+		Experiment: e, Variants: []string{"naive", "resilient"}, Repeat: 4, Seed: 11, Dir: dir,
 		Runner: runner.Options{
 			Platforms: map[string]runner.Platform{"local": runner.Local{Command: []string{sutBinary}}},
 			Journal:   journal, Version: "e2e",
@@ -62,8 +63,8 @@ func TestNaiveVersusResilient(t *testing.T) {
 		t.Errorf("exit code %d", res.Code)
 	}
 	c := res.Comparison
-	if len(c.Runs) != 6 {
-		t.Fatalf("%d runs, want 6", len(c.Runs))
+	if len(c.Runs) != 8 {
+		t.Fatalf("%d runs, want 8", len(c.Runs))
 	}
 	for i, r := range c.Runs {
 		wantVariant := []string{"naive", "resilient"}[i%2]
@@ -109,7 +110,7 @@ func TestNaiveVersusResilient(t *testing.T) {
 	}
 	// naive has no breakers; resilient's open only when enough calls reach
 	// the slow replica within the breaker's window (p2c mostly avoids it).
-	if v := breaker.Variants; v[0].N != 3 || slices.Max(v[0].Values) != 0 || v[1].N != 3 {
+	if v := breaker.Variants; v[0].N != 4 || slices.Max(v[0].Values) != 0 || v[1].N != 4 {
 		t.Errorf("breaker-seconds open: naive %v, resilient %v; want naive all 0", v[0].Values, v[1].Values)
 	}
 
@@ -117,7 +118,7 @@ func TestNaiveVersusResilient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Runs) != 6 || len(back.Metrics) != len(c.Metrics) {
+	if len(back.Runs) != 8 || len(back.Metrics) != len(c.Metrics) {
 		t.Errorf("compare.json: %d runs, %d metrics", len(back.Runs), len(back.Metrics))
 	}
 	if st, err := os.Stat(filepath.Join(dir, compare.HTMLFile)); err != nil || st.Size() < 10_000 {

@@ -20,8 +20,11 @@ type compareFlags struct {
 	out      string
 	variants []string
 	repeat   int
-	seed     int64
-	verbose  bool
+	// repeatSet: --repeat was given (0 is then refused, not the default).
+	repeatSet bool
+	seed      int64
+	alpha     float64
+	verbose   bool
 }
 
 // newCompareCommand puts runs side by side in one HTML page, or, with
@@ -42,9 +45,13 @@ scenario of the built-in library) once per variant per repeat, interleaved
 compare.html into --out (default runs/compare-<name>-<time>): per variant the
 SLO pass rate, p99 and error ratio during each fault, recovery times, retry
 amplification and the time breakers spent open (median over repeats with a
-95 % bootstrap interval), and per metric which variant is significantly
-better (Mann-Whitney U), or "no significant difference". docs/comparing.md
-explains how to read it.
+95 % bootstrap interval; from fewer than 6 runs the range of the runs with
+the confidence it has), and per metric which variant is significantly better
+(two-sided Mann-Whitney U at --alpha), "no significant difference", or "too
+few runs to tell" when the repeats are too few for the test to ever reach
+--alpha (fewer than 4 at 0.05: a warning says so at the start; --repeat
+defaults to the fewest that can).
+docs/comparing.md explains how to read it.
 
 Exit status with --variants: 0 the comparison ran (failed SLOs are what it
 measures); 2 invalid input; 3 a run's platform failed; 130 interrupted (what
@@ -62,6 +69,7 @@ ran is still compared and written).`,
 				if !cmd.Flags().Changed("out") {
 					f.out = ""
 				}
+				f.repeatSet = cmd.Flags().Changed("repeat")
 				return compareVariants(gs, args[0], f)
 			}
 			return compareRuns(gs, args, f.out)
@@ -70,8 +78,9 @@ ran is still compared and written).`,
 	fl := cmd.Flags()
 	fl.StringVarP(&f.out, "out", "o", "compare.html", "file to write the comparison to; with --variants, the directory (default runs/compare-<name>-<time>)")
 	fl.StringSliceVar(&f.variants, "variants", nil, "compare the scenario across these variants: inline ones of the file's spec.variants or the shop's ("+strings.Join(policy.Names(), ", ")+"); the same name twice is an A/A comparison")
-	fl.IntVar(&f.repeat, "repeat", 3, "with --variants: runs per variant")
+	fl.IntVar(&f.repeat, "repeat", 0, fmt.Sprintf("with --variants: runs per variant (default: the fewest with which the test can show a difference at --alpha, %d at 0.05)", stats.MinRuns(0.05)))
 	fl.Int64Var(&f.seed, "seed", 0, "with --variants: seed of the first repeat (default: the scenario's load seed)")
+	fl.Float64Var(&f.alpha, "alpha", 0.05, "with --variants: significance level of the tests")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "with --variants: log every fault event and the engine's warnings to stderr")
 	return cmd
 }
@@ -108,11 +117,17 @@ func compareRuns(gs *GlobalState, args []string, out string) error {
 }
 
 func compareVariants(gs *GlobalState, arg string, f compareFlags) error {
-	if f.repeat < 1 {
+	if f.repeatSet && f.repeat < 1 {
 		return errext.Errorf(errext.Invalid, "--repeat %d: must be at least 1", f.repeat)
 	}
 	if len(f.variants) < 2 {
 		return errext.Errorf(errext.Invalid, "--variants: need at least two (the same one twice for an A/A comparison)")
+	}
+	if !(f.alpha > 0 && f.alpha < 1) {
+		return errext.Errorf(errext.Invalid, "--alpha %v: must be between 0 and 1", f.alpha)
+	}
+	if !f.repeatSet {
+		f.repeat = stats.MinRuns(f.alpha)
 	}
 	e, data, err := loadExperimentSource(gs, arg)
 	if err != nil {
@@ -123,6 +138,10 @@ func compareVariants(gs *GlobalState, arg string, f compareFlags) error {
 		if _, err := e.ResolveVariant(v); err != nil {
 			return errext.WithExitCode(fmt.Errorf("--variants: %w", err), errext.Invalid)
 		}
+	}
+	so := stats.Options{Seed: uint64(f.seed), Alpha: f.alpha}
+	if msg := compare.RepeatWarning(f.repeat, so); msg != "" {
+		fmt.Fprintln(gs.Stderr, msg)
 	}
 	out := f.out
 	if out == "" {
@@ -144,7 +163,7 @@ func compareVariants(gs *GlobalState, arg string, f compareFlags) error {
 	res, err := compare.Run(ctx, compare.Options{
 		Experiment: e, Variants: f.variants, Repeat: f.repeat, Seed: f.seed, Dir: dir,
 		Runner: base,
-		Stats:  stats.Options{Seed: uint64(f.seed)},
+		Stats:  so,
 		Out:    gs.Stdout, Now: gs.Now,
 	})
 	if err != nil {

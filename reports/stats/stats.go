@@ -72,9 +72,40 @@ const DefaultResamples = 2000
 // BootstrapMedian returns the percentile bootstrap confidence interval of the
 // median of xs at the given level (e.g. 0.95), from resamples resamples drawn
 // with a random source seeded with seed. One value gives a zero-width
-// interval; no values give NaN bounds.
+// interval and no values NaN bounds: neither is a confidence interval, and
+// for fewer than MinIntervalRuns(level) values the result is the range of
+// the values, whose confidence is RangeCoverage(n), not level. Summarize
+// says so; call it rather than this for a figure to show.
 func BootstrapMedian(xs []float64, level float64, resamples int, seed uint64) Interval {
 	return Bootstrap(xs, Median, level, resamples, seed)
+}
+
+// RangeCoverage is the probability that the range (smallest to largest) of n
+// independent values of a continuous distribution holds its median: 1 −
+// 2^(1−n), so 0 for one value, 0.5 for two, 0.75 for three, 0.9375 for five.
+// No interval built from the order statistics of n values, which is what a
+// bootstrap interval of the median is, can have more confidence than that.
+func RangeCoverage(n int) float64 {
+	if n < 2 {
+		return 0
+	}
+	return 1 - math.Pow(2, float64(1-n))
+}
+
+// MinIntervalRuns is the smallest number of values whose range holds the
+// median with at least the given confidence (RangeCoverage(n) ≥ level): 6
+// for 95 %. With fewer values no interval of the median at that level
+// exists. 0 for level ≥ 1.
+func MinIntervalRuns(level float64) int {
+	if level >= 1 {
+		return 0
+	}
+	for n := 2; n <= maxRuns; n++ {
+		if RangeCoverage(n) >= level {
+			return n
+		}
+	}
+	return 0
 }
 
 // Bootstrap is BootstrapMedian for any statistic.
@@ -113,6 +144,50 @@ type MannWhitney struct {
 	// MinP is the smallest two-sided p-value these sample sizes can give:
 	// with 3 runs against 3 it is 0.1, so no test at 5 % can succeed.
 	MinP float64 `json:"minP"`
+}
+
+// MinP is the smallest two-sided p-value MannWhitneyU can give for samples of
+// n1 and n2 values without ties: 2/C(n1+n2, n1) where the test is exact (the
+// two complete separations are the only splits that extreme), else the
+// normal approximation's p for a complete separation. It is what the sample
+// sizes allow at best: below alpha the test can decide, above it no data of
+// these sizes can ever be significant. 1 when a sample is empty.
+func MinP(n1, n2 int) float64 {
+	if n1 <= 0 || n2 <= 0 {
+		return 1
+	}
+	if c := choose(n1+n2, n1); c <= ExactLimit {
+		return math.Min(1, 2/c)
+	}
+	return minPNormal(n1, n2)
+}
+
+// minPNormal is the normal approximation's p-value (continuity corrected) of
+// a complete separation of n1 against n2 values without ties.
+func minPNormal(n1, n2 int) float64 {
+	n := float64(n1 + n2)
+	prod := float64(n1) * float64(n2)
+	return math.Min(1, 2*normalSF((prod/2-0.5)/math.Sqrt(prod*(n+1)/12)))
+}
+
+// maxRuns bounds the searches of MinRuns and MinIntervalRuns.
+const maxRuns = 100_000
+
+// MinRuns is the smallest number of runs per sample (n against n) for which
+// MannWhitneyU can give a two-sided p-value at most alpha (MinP(n, n) ≤
+// alpha): 4 at alpha 0.05 (2/70), 5 at 0.01 (2/252). Fewer runs can never
+// show a difference at that level, whatever the data. 0 when no n up to
+// 100 000 can (alpha ≤ 0, or smaller than float64 can tell from 0).
+func MinRuns(alpha float64) int {
+	if alpha <= 0 {
+		return 0
+	}
+	for n := 1; n <= maxRuns; n++ {
+		if MinP(n, n) <= alpha {
+			return n
+		}
+	}
+	return 0
 }
 
 // ExactLimit is the largest number of ways to split the pooled sample
@@ -196,7 +271,7 @@ func MannWhitneyU(a, b []float64) (MannWhitney, error) {
 		ties += ft*ft*ft - ft
 	}
 	variance := float64(n1*n2) / 12 * ((n + 1) - ties/(n*(n-1)))
-	res.MinP = 2 * normalSF((float64(n1*n2)/2-0.5)/math.Sqrt(float64(n1*n2)*(n+1)/12))
+	res.MinP = minPNormal(n1, n2)
 	if variance <= 0 { // every value equal
 		res.P = 1
 		return res, nil

@@ -3,6 +3,8 @@ package stats_test
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,7 +194,7 @@ func TestAAGuard(t *testing.T) {
 		n       int
 		maxRate float64
 	}{
-		{3, 0.15}, // separation rule: false positives 2/20
+		{3, 0},    // too few runs to tell: never a difference
 		{5, 0.08}, // exact Mann-Whitney at 5 %
 		{30, 0.08},
 	} {
@@ -210,10 +212,14 @@ func TestAAGuard(t *testing.T) {
 			t.Errorf("A/A %d v %d: false-positive rate %.3f > %.2f", tc.n, tc.n, rate, tc.maxRate)
 		}
 	}
-	// And the same fixed sample twice is never a difference.
-	xs := []float64{0.1, 0.12, 0.09}
+	// And the same fixed sample twice is never a difference: too few runs
+	// to tell at 3, no significant difference at 5.
+	xs := []float64{0.1, 0.12, 0.09, 0.11, 0.1}
+	if c := stats.Compare(xs[:3], xs[:3], true, stats.Options{}); c.Verdict != stats.TooFewRuns {
+		t.Errorf("identical samples of 3: %s (%s)", c.Verdict, c.Method)
+	}
 	if c := stats.Compare(xs, xs, true, stats.Options{}); c.Verdict != stats.NoDifference {
-		t.Errorf("identical samples: %s (%s)", c.Verdict, c.Method)
+		t.Errorf("identical samples of 5: %s (%s)", c.Verdict, c.Method)
 	}
 }
 
@@ -231,28 +237,145 @@ func TestShiftedIsSignificant(t *testing.T) {
 		t.Errorf("5 v 5 shifted: %+v", c.Test)
 	}
 
-	// 3 runs each: error ratios of a naive and a resilient design.
-	naive := []float64{0.31, 0.36, 0.29}
-	resilient := []float64{0.004, 0.0, 0.011}
+	// 4 runs each: error ratios of a naive and a resilient design, every
+	// naive run worse: p = 2/70.
+	naive := []float64{0.31, 0.36, 0.29, 0.33}
+	resilient := []float64{0.004, 0.0, 0.011, 0.002}
 	c = stats.Compare(naive, resilient, true, stats.Options{Seed: 9})
-	if c.Verdict != stats.BBetter {
-		t.Errorf("naive v resilient: %s (%s)", c.Verdict, c.Method)
+	if c.Verdict != stats.BBetter || !near(c.Test.P, 2.0/70, 1e-12) {
+		t.Errorf("naive v resilient, 4 v 4: %s (%s)", c.Verdict, c.Method)
 	}
-	if c.A.Median != 0.31 || c.B.Median != 0.004 {
+	if c.A.Median != 0.32 || c.B.Median != 0.003 {
 		t.Errorf("medians %v %v", c.A.Median, c.B.Median)
 	}
-	// Overlapping 3 v 3 samples are not enough.
-	if c := stats.Compare([]float64{1, 2, 4}, []float64{3, 5, 6}, true, stats.Options{}); c.Significant() {
-		t.Errorf("overlapping 3 v 3: %s (%s)", c.Verdict, c.Method)
+	// Overlapping 4 v 4 samples: the test could have told, and did not.
+	if c := stats.Compare([]float64{1, 2, 4, 7}, []float64{3, 5, 6, 8}, true, stats.Options{}); c.Verdict != stats.NoDifference {
+		t.Errorf("overlapping 4 v 4: %s (%s)", c.Verdict, c.Method)
 	}
-	// 1 v 1 and 2 v 2 never tell: a separation is too likely by chance.
-	for _, n := range []int{1, 2} {
-		if c := stats.Compare(naive[:n], resilient[:n], true, stats.Options{}); c.Significant() || !strings.HasPrefix(c.Method, "too few runs to tell") {
-			t.Errorf("%d v %d: %s (%s)", n, n, c.Verdict, c.Method)
+	if c := stats.Compare(nil, []float64{1}, true, stats.Options{}); c.Significant() || c.Verdict != stats.TooFewRuns || !strings.HasPrefix(c.Method, "not enough data") {
+		t.Errorf("empty: %+v", c)
+	}
+}
+
+// Issue #12: 1, 2 or 3 runs a side can never be significant at 5 %, so the
+// verdict is "too few runs to tell", never "no significant difference",
+// however far apart the runs are (3.00 s against 533 ms).
+func TestCompareTooFewRuns(t *testing.T) {
+	slow := []float64{3001, 2998, 3004, 3002}
+	fast := []float64{533, 540, 529, 536}
+	for n := 1; n <= 3; n++ {
+		c := stats.Compare(slow[:n], fast[:n], true, stats.Options{})
+		if c.Verdict != stats.TooFewRuns || c.Significant() {
+			t.Errorf("%d v %d: %s (%s), want %q", n, n, c.Verdict, c.Method, stats.TooFewRuns)
+		}
+		if c.MinRuns != 4 || !strings.Contains(c.Method, "4 v 4 is the least") {
+			t.Errorf("%d v %d: minimum runs %d, method %q", n, n, c.MinRuns, c.Method)
+		}
+		if sep := strings.Contains(c.Method, "every run of one beat every run of the other"); sep != (n > 1) {
+			t.Errorf("%d v %d: method %q (separation noted: %v)", n, n, c.Method, sep)
 		}
 	}
-	if c := stats.Compare(nil, []float64{1}, true, stats.Options{}); c.Significant() || c.Method != "not enough data" {
-		t.Errorf("empty: %+v", c)
+	// Unequal sizes (runs without the metric): 5 v 3 can reach 5 %
+	// (2/56), 4 v 3 cannot (2/35).
+	if c := stats.Compare(append(slow, 2997), fast[:3], true, stats.Options{}); c.Verdict != stats.BBetter {
+		t.Errorf("5 v 3: %s (%s)", c.Verdict, c.Method)
+	}
+	if c := stats.Compare(slow, fast[:3], true, stats.Options{}); c.Verdict != stats.TooFewRuns {
+		t.Errorf("4 v 3: %s (%s)", c.Verdict, c.Method)
+	}
+	// At alpha 0.01, 4 v 4 is too few (2/70 > 0.01) and 5 v 5 is needed.
+	c := stats.Compare(slow, fast, true, stats.Options{Alpha: 0.01})
+	if c.Verdict != stats.TooFewRuns || c.MinRuns != 5 || !strings.Contains(c.Method, "5 v 5 is the least") {
+		t.Errorf("4 v 4 at alpha 0.01: %s (%s), minimum %d", c.Verdict, c.Method, c.MinRuns)
+	}
+}
+
+// MinP is the test's own smallest p for the sizes: what MannWhitneyU gives
+// for a complete separation, on both sides of the exact/normal switch
+// (10 v 10 is exact, 11 v 11 the normal approximation).
+func TestMinPAndMinRuns(t *testing.T) {
+	seq := func(from, n int) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = float64(from + i)
+		}
+		return out
+	}
+	for n1 := 1; n1 <= 12; n1++ {
+		for _, n2 := range []int{n1, n1 + 1} {
+			res, err := stats.MannWhitneyU(seq(0, n1), seq(100, n2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := stats.MinP(n1, n2); !near(got, res.MinP, 1e-12) || !near(got, res.P, 1e-12) {
+				t.Errorf("MinP(%d, %d) = %v; the test's minP %v, p of a separation %v", n1, n2, got, res.MinP, res.P)
+			}
+		}
+	}
+	for n, want := range map[int]float64{1: 1, 2: 2.0 / 6, 3: 2.0 / 20, 4: 2.0 / 70, 5: 2.0 / 252} {
+		if got := stats.MinP(n, n); !near(got, want, 1e-12) {
+			t.Errorf("MinP(%d, %d) = %v, want %v", n, n, got, want)
+		}
+	}
+	if stats.MinP(0, 3) != 1 {
+		t.Error("MinP of an empty sample is not 1")
+	}
+	for alpha, want := range map[float64]int{0.05: 4, 0.01: 5, 0.1: 3, 0.2: 3, 0.001: 7, 1: 1, 0: 0, -1: 0} {
+		if got := stats.MinRuns(alpha); got != want {
+			t.Errorf("MinRuns(%v) = %d, want %d", alpha, got, want)
+		}
+	}
+	// The defining property, on both sides of the exact/normal switch.
+	for _, alpha := range []float64{0.05, 0.01, 1e-4, 1e-6, 1e-9} {
+		m := stats.MinRuns(alpha)
+		if m < 2 || stats.MinP(m, m) > alpha || stats.MinP(m-1, m-1) <= alpha {
+			t.Errorf("MinRuns(%v) = %d: MinP there %v, one less %v", alpha, m, stats.MinP(m, m), stats.MinP(m-1, m-1))
+		}
+	}
+}
+
+// No interval from one run; from 2 to 5 runs the range of the runs with the
+// confidence it really has; from 6 (95 %) the bootstrap interval.
+func TestSummarizeSmallSamples(t *testing.T) {
+	xs := []float64{3001, 2990, 3010, 2995, 3005, 3000, 2999}
+	if s := stats.Summarize(nil, stats.Options{}); s.N != 0 || s.CI != nil || !math.IsNaN(s.Median) {
+		t.Errorf("no values: %+v", s)
+	}
+	if s := stats.Summarize(xs[:1], stats.Options{}); s.N != 1 || s.Median != 3001 || s.CI != nil || s.Level != 0 {
+		t.Errorf("one value: %+v (CI %v), want no interval", s, s.CI)
+	}
+	for n, cov := range map[int]float64{2: 0.5, 3: 0.75, 4: 0.875, 5: 0.9375} {
+		s := stats.Summarize(xs[:n], stats.Options{})
+		lo, hi := slices.Min(xs[:n]), slices.Max(xs[:n])
+		if s.CI == nil || s.CI.Lo != lo || s.CI.Hi != hi || !s.Range || !near(s.Level, cov, 1e-12) {
+			t.Errorf("%d values: %+v (CI %v), want the range [%v, %v] at %v", n, s, s.CI, lo, hi, cov)
+		}
+	}
+	for _, n := range []int{6, 7} {
+		s := stats.Summarize(xs[:n], stats.Options{Seed: 3})
+		want := stats.BootstrapMedian(xs[:n], 0.95, stats.DefaultResamples, 3)
+		if s.CI == nil || *s.CI != want || s.Range || s.Level != 0.95 {
+			t.Errorf("%d values: %+v (CI %v), want the bootstrap %v at 0.95", n, s, s.CI, want)
+		}
+	}
+	for level, want := range map[float64]int{0.95: 6, 0.9: 5, 0.5: 2, 0.99: 8, 1: 0} {
+		if got := stats.MinIntervalRuns(level); got != want {
+			t.Errorf("MinIntervalRuns(%v) = %d, want %d", level, got, want)
+		}
+	}
+	// The range of 3 values of a continuous distribution holds its median
+	// with probability 0.75, not 0.95.
+	rng := rand.New(rand.NewPCG(5, 5))
+	const trials = 4000
+	held := 0
+	for range trials {
+		s := stats.Summarize(lognormal(rng, 3, 0), stats.Options{})
+		if s.CI.Lo <= 1 && 1 <= s.CI.Hi {
+			held++
+		}
+	}
+	if rate := float64(held) / trials; math.Abs(rate-0.75) > 0.03 {
+		t.Errorf("range of 3 held the median %.3f of the time, want 0.75", rate)
 	}
 }
 
@@ -260,7 +383,7 @@ func TestCompareDeterministic(t *testing.T) {
 	a, b := []float64{1, 5, 2, 8, 3}, []float64{4, 9, 7, 6, 10}
 	x := stats.Compare(a, b, true, stats.Options{Seed: 5})
 	y := stats.Compare(a, b, true, stats.Options{Seed: 5})
-	if x != y {
+	if !reflect.DeepEqual(x, y) {
 		t.Errorf("same seed, different results: %+v %+v", x, y)
 	}
 }
