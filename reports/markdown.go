@@ -13,12 +13,7 @@ const MaxMarkdownLines = 60
 // above the table always counts them all).
 const maxMarkdownChecks = 25
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+
 
 // WriteMarkdown writes a short summary of the run fit for a pull-request
 // comment: verdict, failing checks, the check table, per-fault p99 and
@@ -35,7 +30,7 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 	add(fmt.Sprintf("### %s %s: %s", icon, strings.ToUpper(string(r.Verdict)), mdEscape(title)), "")
 	add(mdEscape(verdictSentence(r)), "")
 	add(fmt.Sprintf("Started %s · %s · %s · %s", r.Start.UTC().Format("2006-01-02 15:04:05Z"), fmtDuration(r.duration()),
-		plural(len(r.Requests), "request name", "request names"), plural(len(r.Faults), "fault", "faults")), "")
+		plural(len(r.Requests), "request name"), plural(len(r.Faults), "fault")), "")
 
 	if ps := problems(r); len(ps) > 0 {
 		for i, p := range ps {
