@@ -11,8 +11,8 @@ import (
 )
 
 // Progress shows a run live: an mpb bar on a terminal, or one plain line per
-// interval otherwise (CI logs). Feed it with Update from OnInterval; Close it
-// before printing anything else to w.
+// interval otherwise (CI logs). Feed it with Update from
+// OnInterval; Close it before printing anything else to w.
 type Progress struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -25,8 +25,12 @@ type Progress struct {
 
 // NewProgress starts a progress display of a run lasting total.
 func NewProgress(w io.Writer, tty bool, total time.Duration) *Progress {
+	return newProgress(w, tty, total)
+}
+
+func newProgress(w io.Writer, bar bool, total time.Duration) *Progress {
 	pr := &Progress{w: w, total: total, line: "starting"}
-	if tty {
+	if bar {
 		pr.p = mpb.New(mpb.WithOutput(w), mpb.WithAutoRefresh(), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond))
 		pr.bar = pr.p.AddBar(int64(total/time.Millisecond),
 			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
@@ -52,10 +56,11 @@ func roundS(d time.Duration) string { return d.Round(time.Second).String() }
 
 // Update shows the interval just finished.
 func (p *Progress) Update(iv Interval) {
-	var count, errs int64
+	var count, cancelled, errs int64
 	corr := NewHistogram()
 	for _, s := range iv.ByName {
 		count += s.Count
+		cancelled += s.Cancelled
 		errs += s.ErrorCount()
 		corr.Merge(s.Corrected)
 	}
@@ -73,6 +78,9 @@ func (p *Progress) Update(iv Interval) {
 	}
 	line := fmt.Sprintf("%.0f/s (%s)  in flight %d  p99 %s  errors %.2f%%", rate, target, iv.InFlight,
 		ms(time.Duration(corr.ValueAtQuantile(99))), errRatio)
+	if cancelled > 0 {
+		line += fmt.Sprintf("  cancelled %d", cancelled)
+	}
 	p.mu.Lock()
 	p.line = line
 	p.elapsed = iv.Elapsed
