@@ -3,15 +3,18 @@ package loadgen
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
 )
 
 // Progress shows a run live: an mpb bar on a terminal, or one plain line per
-// interval otherwise (CI logs). Feed it with Update from
+// interval otherwise (CI logs, and a terminal whose size is 0×0 or cannot be
+// read, where a bar would never render). Feed it with Update from
 // OnInterval; Close it before printing anything else to w.
 type Progress struct {
 	mu      sync.Mutex
@@ -23,9 +26,25 @@ type Progress struct {
 	bar     *mpb.Bar
 }
 
-// NewProgress starts a progress display of a run lasting total.
+// NewProgress starts a progress display of a run lasting total. tty says
+// whether w is an interactive terminal; when w is a file (a terminal's),
+// its size is read too, and a size of 0×0 or one that cannot be read gives
+// the plain lines.
 func NewProgress(w io.Writer, tty bool, total time.Duration) *Progress {
-	return newProgress(w, tty, total)
+	return newProgress(w, tty && sizeKnown(w), total)
+}
+
+// sizeKnown says whether a bar can render on w: w is not a file (a writer
+// that stands for a terminal; the bar gets mpb's default width), or its
+// terminal reports a size with both sides above 0. mpb renders as many rows
+// as the terminal is high: none at all on a 0×0 terminal.
+func sizeKnown(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return true
+	}
+	width, height, err := term.GetSize(int(f.Fd()))
+	return err == nil && width > 0 && height > 0
 }
 
 func newProgress(w io.Writer, bar bool, total time.Duration) *Progress {
