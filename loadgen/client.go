@@ -25,8 +25,13 @@ const (
 	ClassTransport = "transport" // any other transport or protocol error
 	Class4xx       = "4xx"
 	Class5xx       = "5xx"
-	ClassCanceled  = "canceled" // cut short because the run was interrupted
 )
+
+// ClassCanceled is not an error class: it is the `code` label value of
+// gameday_client_requests_total for the requests the generator's own stop
+// cut short (counted in IntervalStats.Cancelled and Totals.Cancelled, never
+// in Errors). The gameday:* recording rules leave it out of every ratio.
+const ClassCanceled = "canceled"
 
 const (
 	cOK = iota

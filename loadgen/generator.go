@@ -320,7 +320,8 @@ func (r *run) runOpen(ctx context.Context) error {
 
 // drain waits for the requests still queued or in flight when the schedule
 // ends, for one request timeout at most: then whatever is left is cut short
-// (class "canceled"), so that a run always ends soon after its stages.
+// (counted as Cancelled, not as errors), so that a run always ends soon
+// after its stages.
 func (r *run) drain(wg *sync.WaitGroup) {
 	t := time.AfterFunc(r.g.cfg.Timeout, r.endHard)
 	wg.Wait()
@@ -414,8 +415,9 @@ func (r *run) runClosed(ctx context.Context) error {
 
 // Run drives the load until the stages are done (and the requests left have
 // finished, for one Config.Timeout at most) or ctx is cancelled; then it cuts
-// requests in flight short (class "canceled") and still returns the partial
-// Result, with Interrupted set and a nil error.
+// requests in flight short (counted as Cancelled: neither completed nor
+// errors) and still returns the partial Result, with Interrupted set and a
+// nil error.
 func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	r := g.newRun(ctx)
 	defer r.endHard()

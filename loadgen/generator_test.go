@@ -169,13 +169,14 @@ func TestDroppedWhenCapped(t *testing.T) {
 	}, nil)
 	// Requests hang until the timeout: 10 in flight, the rest of the first
 	// 300 ms dropped, then the next 10.
-	if res.Dropped < 50 || res.Total.Count+res.Dropped != 100 {
-		t.Errorf("dropped %d count %d: want every one of the 100 arrivals accounted for, most dropped", res.Dropped, res.Total.Count)
+	if res.Dropped < 50 || res.Total.Count+res.Total.Cancelled+res.Dropped != 100 {
+		t.Errorf("dropped %d count %d cancelled %d: want every one of the 100 arrivals accounted for, most dropped",
+			res.Dropped, res.Total.Count, res.Total.Cancelled)
 	}
 	// Hanging requests time out (or, the last ones, are cut one timeout
-	// after the end: the two race).
-	if e := res.Total.Errors; e[ClassTimeout]+e[ClassCanceled] != res.Total.Count || e[ClassTimeout] == 0 {
-		t.Errorf("errors %v, want all %d timeouts", res.Total.Errors, res.Total.Count)
+	// after the end: the two race, and those are cancelled, not errors).
+	if e := res.Total.Errors; e[ClassTimeout] != res.Total.Count || e[ClassTimeout] == 0 || len(e) != 1 {
+		t.Errorf("errors %v, want all %d completed ones timeouts", res.Total.Errors, res.Total.Count)
 	}
 }
 
@@ -237,8 +238,8 @@ func TestRunCancelReturnsPartialResult(t *testing.T) {
 	if !res.Interrupted || res.ByName["fast"].Count == 0 {
 		t.Errorf("interrupted=%v fast=%d", res.Interrupted, res.ByName["fast"].Count)
 	}
-	if res.ByName["hang"].Errors[ClassCanceled] == 0 {
-		t.Errorf("hanging requests not counted as canceled: %v", res.ByName["hang"].Errors)
+	if h := res.ByName["hang"]; h.Cancelled == 0 || h.ErrorCount() != 0 {
+		t.Errorf("hanging requests: cancelled %d errors %v, want cancelled and no errors", h.Cancelled, h.Errors)
 	}
 }
 
@@ -303,8 +304,8 @@ func TestJSONSchema(t *testing.T) {
 	if err := dec.Decode(&j); err != nil {
 		t.Fatalf("json does not match JSONResult: %v\n%s", err, buf.String())
 	}
-	if j.Schema != JSONSchema || j.Model != "open" || j.Total.Count != res.Total.Count || j.TargetRequests != 30 {
-		t.Errorf("schema %q model %q count %d target %d", j.Schema, j.Model, j.Total.Count, j.TargetRequests)
+	if j.SchemaVersion != JSONSchema || j.Model != "open" || j.Total.Count != res.Total.Count || j.TargetRequests != 30 {
+		t.Errorf("schema %q model %q count %d target %d", j.SchemaVersion, j.Model, j.Total.Count, j.TargetRequests)
 	}
 	if f := j.Scenarios["fail"]; f.Errors["5xx"] != f.Count || f.ErrorRatio != 1 {
 		t.Errorf("fail scenario %+v", f)
@@ -314,15 +315,15 @@ func TestJSONSchema(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"schema", "model", "start", "duration_s", "interrupted", "target_requests", "total", "scenarios", "scheduler_lag_ms", "intervals"} {
+	for _, k := range []string{"schemaVersion", "model", "start", "durationSeconds", "interrupted", "targetRequests", "total", "scenarios", "schedulerLagMs", "intervals"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("top-level key %q missing", k)
 		}
 	}
-	lat := raw["total"].(map[string]any)["latency_ms"].(map[string]any)["corrected"].(map[string]any)
-	for _, k := range []string{"p50", "p90", "p99", "p99_9", "p99_99", "max", "mean"} {
+	lat := raw["total"].(map[string]any)["latencyMs"].(map[string]any)["corrected"].(map[string]any)
+	for _, k := range []string{"p50", "p90", "p99", "p999", "p9999", "max", "mean"} {
 		if v, ok := lat[k].(float64); !ok || v <= 0 {
-			t.Errorf("total.latency_ms.corrected.%s = %v, want a positive number", k, lat[k])
+			t.Errorf("total.latencyMs.corrected.%s = %v, want a positive number", k, lat[k])
 		}
 	}
 	ivs := raw["intervals"].([]any)
@@ -330,7 +331,7 @@ func TestJSONSchema(t *testing.T) {
 		t.Fatalf("%d intervals", len(ivs))
 	}
 	iv := ivs[0].(map[string]any)
-	for _, k := range []string{"offset_s", "duration_s", "target_rate", "target_vus", "in_flight", "scheduler_lag_p99_ms", "scenarios"} {
+	for _, k := range []string{"offsetSeconds", "durationSeconds", "targetRate", "targetVUs", "inFlight", "schedulerLagP99Ms", "scenarios"} {
 		if _, ok := iv[k]; !ok {
 			t.Errorf("interval key %q missing", k)
 		}
@@ -394,9 +395,13 @@ func TestRunEndsOneTimeoutAfterStages(t *testing.T) {
 	if el := time.Since(start); el > 1500*time.Millisecond {
 		t.Errorf("run took %v", el)
 	}
-	e := res.Total.Errors
-	if res.Total.Count != 20 || e[ClassTimeout]+e[ClassCanceled] != 20 || e[ClassCanceled] == 0 {
-		t.Errorf("count %d errors %v: want 20, the queued ones canceled", res.Total.Count, e)
+	tot := res.Total
+	if tot.Count+tot.Cancelled != 20 || tot.Errors[ClassTimeout] != tot.Count || len(tot.Errors) > 1 || tot.Cancelled == 0 {
+		t.Errorf("count %d cancelled %d errors %v: want 20 in all, the queued ones cancelled, the sent ones timeouts",
+			tot.Count, tot.Cancelled, tot.Errors)
+	}
+	if _, ok := tot.Errors[ClassCanceled]; ok {
+		t.Errorf("errors %v hold the cancelled requests", tot.Errors)
 	}
 	if res.Interrupted {
 		t.Error("a run cut at its end is not interrupted")

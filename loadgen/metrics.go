@@ -24,7 +24,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gameday_client_requests_total",
-			Help: "Requests completed by the load generator, by request name (scenario) and HTTP status code or error class.",
+			Help: "Requests finished by the load generator, by request name (scenario) and HTTP status code or error class; code \"canceled\": cut short by the generator's own stop (neither completed nor an error).",
 		}, []string{"scenario", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                            "gameday_client_request_duration_seconds",

@@ -62,3 +62,27 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestProgressCancelledApart: requests the stop cut short are shown as
+// cancelled, not in the error percentage nor in the rate.
+func TestProgressCancelledApart(t *testing.T) {
+	var b bytes.Buffer
+	p := NewProgress(&b, false, 10*time.Second)
+	iv := testInterval(3 * time.Second)
+	iv.ByName["x"].Cancelled = 7
+	p.Update(iv)
+	iv = testInterval(4 * time.Second)
+	iv.ByName["x"].Errors = map[string]int64{}
+	p.Update(iv)
+	p.Close()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %q", b.String())
+	}
+	if !strings.HasSuffix(lines[0], "100/s (target 120/s)  in flight 3  p99 99.025ms  errors 5.00%  cancelled 7") {
+		t.Errorf("line with cancellations %q", lines[0])
+	}
+	if !strings.HasSuffix(lines[1], "errors 0.00%") {
+		t.Errorf("line without cancellations %q: no cancelled part", lines[1])
+	}
+}

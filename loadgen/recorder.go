@@ -35,9 +35,9 @@ func clampNs(d time.Duration) int64 {
 
 // nameData is what one shard holds for one request name during one interval.
 type nameData struct {
-	count, dropped int64
-	errs           [numClasses]int64
-	corr, unc      *hdrhistogram.Histogram
+	count, dropped, cancelled int64
+	errs                      [numClasses]int64 // errs[cCanceled] stays 0: cancelled is apart
+	corr, unc                 *hdrhistogram.Histogram
 }
 
 type shardData struct{ n []nameData }
@@ -53,7 +53,7 @@ func newShardData(names int) *shardData {
 func (d *shardData) reset() {
 	for i := range d.n {
 		nd := &d.n[i]
-		nd.count, nd.dropped, nd.errs = 0, 0, [numClasses]int64{}
+		nd.count, nd.dropped, nd.cancelled, nd.errs = 0, 0, 0, [numClasses]int64{}
 		nd.corr.Reset()
 		nd.unc.Reset()
 	}
@@ -98,14 +98,18 @@ func newRecorder(names []string, nshards int, m *Metrics) *recorder {
 	return r
 }
 
-// record is the hot path: one request's outcome.
+// record is the hot path: one request's outcome. class cCanceled is a
+// request the generator's own stop cut short (or never sent): it is counted
+// apart (cancelled), not as completed nor as an error, and it has no latency.
 func (r *recorder) record(sh, name int, corrected, service time.Duration, status, class int) {
 	s := r.shards[sh]
 	s.mu.Lock()
 	nd := &s.d.n[name]
-	nd.count++
-	nd.errs[class]++
-	if class != cCanceled {
+	if class == cCanceled {
+		nd.cancelled++
+	} else {
+		nd.count++
+		nd.errs[class]++
 		_ = nd.corr.RecordValue(clampNs(corrected))
 		_ = nd.unc.RecordValue(clampNs(service))
 	}
@@ -159,19 +163,32 @@ func (r *recorder) recordLag(d time.Duration) {
 	r.lagMu.Unlock()
 }
 
-// IntervalStats is one request name's share of one interval.
+// IntervalStats is one request name's share of one interval. Every request
+// the generator started ends up in exactly one of Count and Cancelled;
+// arrivals it did not send are in Dropped.
 type IntervalStats struct {
-	Count   int64 // requests completed (errors included)
-	Dropped int64 // arrivals not sent (in-flight cap)
-	// Errors by class (ClassTimeout, ClassRefused, ClassReset,
-	// ClassTransport, Class4xx, Class5xx, ClassCanceled); absent classes are 0.
+	// Count is the requests completed: answered (any status) or failed on
+	// their own (timeout, refused, reset, transport). Errors included,
+	// Cancelled not.
+	Count int64
+	// Cancelled is the requests the generator's own stop cut short or never
+	// sent: the caller cancelled Run (interrupt, abort) or the end-of-run hard
+	// stop (one Config.Timeout after the stages) came first. They are not
+	// errors (never in Errors, ErrorCount, the error ratios) and have no
+	// latency (not in the histograms). A request the server or the network
+	// broke (reset, timeout) is an error, not cancelled.
+	Cancelled int64
+	Dropped   int64 // arrivals not sent (in-flight cap)
+	// Errors of the completed requests by class (ClassTimeout, ClassRefused,
+	// ClassReset, ClassTransport, Class4xx, Class5xx); absent classes are 0.
 	Errors map[string]int64
 	// Corrected is the latency from the intended send time; Uncorrected the
-	// service time from the actual send. Nanoseconds. The callee owns them.
+	// service time from the actual send. Completed requests only (Count).
+	// Nanoseconds. The callee owns them.
 	Corrected, Uncorrected *hdrhistogram.Histogram
 }
 
-// ErrorCount is the sum of the errors of every class.
+// ErrorCount is the sum of the errors of every class (Cancelled is not one).
 func (s *IntervalStats) ErrorCount() int64 {
 	var n int64
 	for _, v := range s.Errors {
@@ -211,9 +228,10 @@ func (r *recorder) collect() *Interval {
 		for _, d := range r.spare {
 			nd := &d.n[n]
 			st.Count += nd.count
+			st.Cancelled += nd.cancelled
 			st.Dropped += nd.dropped
 			for c := 1; c < numClasses; c++ {
-				if nd.errs[c] > 0 {
+				if c != cCanceled && nd.errs[c] > 0 {
 					st.Errors[classNames[c]] += nd.errs[c]
 				}
 			}

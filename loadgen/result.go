@@ -11,19 +11,27 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Totals is one request name's (or the whole mix's) outcome over a run.
+// Totals is one request name's (or the whole mix's) outcome over a run: the
+// sum of its intervals' IntervalStats, with the same meanings.
 type Totals struct {
-	Count   int64
+	// Count is the requests completed (answered, or failed on their own),
+	// errors included, Cancelled not.
+	Count int64
+	// Cancelled is the requests the generator's own stop (interrupt, abort,
+	// end-of-run hard stop) cut short or never sent: not errors, no latency.
+	Cancelled int64
+	// Dropped is the open model's arrivals not sent (in-flight cap).
 	Dropped int64
-	Errors  map[string]int64
-	// Rate is the achieved rate: completed requests per second of the run.
+	// Errors of the completed requests by class; never ClassCanceled.
+	Errors map[string]int64
+	// Rate is the achieved rate: completed requests (Count) per second of the run.
 	Rate float64
 	// Corrected (from the intended send time) and Uncorrected (service time)
-	// latencies, nanoseconds.
+	// latencies of the completed requests, nanoseconds.
 	Corrected, Uncorrected *hdrhistogram.Histogram
 }
 
-// ErrorCount is the sum of the errors of every class.
+// ErrorCount is the sum of the errors of every class (Cancelled is not one).
 func (t *Totals) ErrorCount() int64 {
 	var n int64
 	for _, v := range t.Errors {
@@ -38,6 +46,7 @@ func newTotals() *Totals {
 
 func (t *Totals) add(s *IntervalStats) {
 	t.Count += s.Count
+	t.Cancelled += s.Cancelled
 	t.Dropped += s.Dropped
 	for k, v := range s.Errors {
 		t.Errors[k] += v
@@ -61,9 +70,11 @@ func Summarize(h *hdrhistogram.Histogram) Percentiles {
 		Max: time.Duration(h.Max()), Mean: time.Duration(h.Mean())}
 }
 
-// NameSummary is one request name's part of an interval, kept small.
+// NameSummary is one request name's part of an interval, kept small. Count,
+// Cancelled, Dropped and Errors mean what they mean in IntervalStats.
 type NameSummary struct {
-	Count, Dropped         int64
+	Count, Cancelled       int64
+	Dropped                int64
 	Errors                 map[string]int64
 	Corrected, Uncorrected Percentiles
 }
@@ -93,7 +104,9 @@ type Result struct {
 	// SchedulerLag: how late the open model's scheduler dispatched arrivals
 	// (nanoseconds); empty for the closed model.
 	SchedulerLag *hdrhistogram.Histogram
-	Dropped      int64
+	// Dropped and Cancelled are Total's (every request name together).
+	Dropped   int64
+	Cancelled int64
 	// TargetRequests is the number of arrivals the open model's schedule
 	// holds for the whole run (0 for the closed model).
 	TargetRequests int64
@@ -121,7 +134,7 @@ func (r *Result) add(iv *Interval) {
 		for k, v := range st.Errors {
 			errs[k] = v
 		}
-		s.ByName[n] = NameSummary{Count: st.Count, Dropped: st.Dropped, Errors: errs,
+		s.ByName[n] = NameSummary{Count: st.Count, Cancelled: st.Cancelled, Dropped: st.Dropped, Errors: errs,
 			Corrected: Summarize(st.Corrected), Uncorrected: Summarize(st.Uncorrected)}
 	}
 	r.SchedulerLag.Merge(iv.SchedulerLag)
@@ -138,6 +151,7 @@ func (r *Result) finish(end time.Time, interrupted bool) {
 		}
 	}
 	r.Dropped = r.Total.Dropped
+	r.Cancelled = r.Total.Cancelled
 }
 
 func (r *Result) mapValues() []*Totals {
@@ -187,6 +201,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		if t.Dropped > 0 {
 			fmt.Fprintf(&b, "  dropped %d", t.Dropped)
 		}
+		if t.Cancelled > 0 {
+			fmt.Fprintf(&b, "  cancelled %d (cut short by the stop: not errors)", t.Cancelled)
+		}
 		b.WriteString("\n")
 		ne := t.ErrorCount()
 		fmt.Fprintf(&b, "  errors     %d", ne)
@@ -225,7 +242,8 @@ func sortedKeys(m map[string]int64) []string {
 	return keys
 }
 
-// JSONSchema names the version of the JSON summary's layout.
+// JSONSchema names the version of the JSON summary's layout (its
+// schemaVersion field).
 const JSONSchema = "gameday.load/v1"
 
 // JSONPercentiles is a latency summary in milliseconds.
@@ -233,20 +251,22 @@ type JSONPercentiles struct {
 	P50   float64 `json:"p50"`
 	P90   float64 `json:"p90"`
 	P99   float64 `json:"p99"`
-	P999  float64 `json:"p99_9"`
-	P9999 float64 `json:"p99_99"`
+	P999  float64 `json:"p999"`
+	P9999 float64 `json:"p9999"`
 	Max   float64 `json:"max"`
 	Mean  float64 `json:"mean"`
 }
 
 // JSONTotals is Totals in the JSON summary.
 type JSONTotals struct {
-	Count      int64            `json:"count"`
-	Dropped    int64            `json:"dropped"`
-	Rate       float64          `json:"rate"`
-	Errors     map[string]int64 `json:"errors"`
-	ErrorRatio float64          `json:"error_ratio"`
-	LatencyMS  JSONLatency      `json:"latency_ms"`
+	Count     int64            `json:"count"`     // completed, errors included
+	Cancelled int64            `json:"cancelled"` // cut short by the generator's stop: not errors, no latency
+	Dropped   int64            `json:"dropped"`   // not sent (in-flight cap)
+	Rate      float64          `json:"rate"`      // count per second of the run
+	Errors    map[string]int64 `json:"errors"`    // by class, of count
+	// ErrorRatio is the errors over count (0 without completed requests).
+	ErrorRatio float64     `json:"errorRatio"`
+	LatencyMs  JSONLatency `json:"latencyMs"`
 }
 
 // JSONLatency holds both views of latency.
@@ -257,35 +277,38 @@ type JSONLatency struct {
 
 // JSONInterval is IntervalSummary in the JSON summary.
 type JSONInterval struct {
-	OffsetS           float64                 `json:"offset_s"`
-	DurationS         float64                 `json:"duration_s"`
-	TargetRate        float64                 `json:"target_rate"`
-	TargetVUs         int                     `json:"target_vus"`
-	InFlight          int64                   `json:"in_flight"`
-	SchedulerLagP99MS float64                 `json:"scheduler_lag_p99_ms"`
+	OffsetSeconds     float64                 `json:"offsetSeconds"`
+	DurationSeconds   float64                 `json:"durationSeconds"`
+	TargetRate        float64                 `json:"targetRate"`
+	TargetVUs         int                     `json:"targetVUs"`
+	InFlight          int64                   `json:"inFlight"`
+	SchedulerLagP99Ms float64                 `json:"schedulerLagP99Ms"`
 	Scenarios         map[string]JSONInterSum `json:"scenarios"`
 }
 
 // JSONInterSum is one name's part of a JSON interval.
 type JSONInterSum struct {
 	Count     int64            `json:"count"`
+	Cancelled int64            `json:"cancelled"`
 	Dropped   int64            `json:"dropped"`
 	Errors    map[string]int64 `json:"errors"`
-	LatencyMS JSONLatency      `json:"latency_ms"`
+	LatencyMs JSONLatency      `json:"latencyMs"`
 }
 
-// JSONResult is the layout of `gameday load --output json` (docs/performance.md).
+// JSONResult is the layout of `gameday load --output json`
+// (docs/performance.md, "`gameday load -o json` schema"): camelCase keys,
+// as run.json.
 type JSONResult struct {
-	Schema         string                `json:"schema"`
-	Model          string                `json:"model"`
-	Start          time.Time             `json:"start"`
-	DurationS      float64               `json:"duration_s"`
-	Interrupted    bool                  `json:"interrupted"`
-	TargetRequests int64                 `json:"target_requests"`
-	Total          JSONTotals            `json:"total"`
-	Scenarios      map[string]JSONTotals `json:"scenarios"`
-	SchedulerLagMS JSONPercentiles       `json:"scheduler_lag_ms"`
-	Intervals      []JSONInterval        `json:"intervals"`
+	SchemaVersion   string                `json:"schemaVersion"`
+	Model           string                `json:"model"`
+	Start           time.Time             `json:"start"`
+	DurationSeconds float64               `json:"durationSeconds"`
+	Interrupted     bool                  `json:"interrupted"`
+	TargetRequests  int64                 `json:"targetRequests"`
+	Total           JSONTotals            `json:"total"`
+	Scenarios       map[string]JSONTotals `json:"scenarios"`
+	SchedulerLagMs  JSONPercentiles       `json:"schedulerLagMs"`
+	Intervals       []JSONInterval        `json:"intervals"`
 }
 
 func jsonP(p Percentiles) JSONPercentiles {
@@ -294,8 +317,8 @@ func jsonP(p Percentiles) JSONPercentiles {
 }
 
 func jsonT(t *Totals) JSONTotals {
-	j := JSONTotals{Count: t.Count, Dropped: t.Dropped, Rate: t.Rate, Errors: map[string]int64{},
-		LatencyMS: JSONLatency{Corrected: jsonP(Summarize(t.Corrected)), Uncorrected: jsonP(Summarize(t.Uncorrected))}}
+	j := JSONTotals{Count: t.Count, Cancelled: t.Cancelled, Dropped: t.Dropped, Rate: t.Rate, Errors: map[string]int64{},
+		LatencyMs: JSONLatency{Corrected: jsonP(Summarize(t.Corrected)), Uncorrected: jsonP(Summarize(t.Uncorrected))}}
 	for k, v := range t.Errors {
 		j.Errors[k] = v
 	}
@@ -307,23 +330,23 @@ func jsonT(t *Totals) JSONTotals {
 
 // JSON returns the JSON summary's structure.
 func (r *Result) JSON() JSONResult {
-	j := JSONResult{Schema: JSONSchema, Model: r.Model, Start: r.Start.UTC(), DurationS: r.Duration.Seconds(),
+	j := JSONResult{SchemaVersion: JSONSchema, Model: r.Model, Start: r.Start.UTC(), DurationSeconds: r.Duration.Seconds(),
 		Interrupted: r.Interrupted, TargetRequests: r.TargetRequests, Total: jsonT(r.Total),
-		Scenarios: map[string]JSONTotals{}, SchedulerLagMS: jsonP(Summarize(r.SchedulerLag)), Intervals: []JSONInterval{}}
+		Scenarios: map[string]JSONTotals{}, SchedulerLagMs: jsonP(Summarize(r.SchedulerLag)), Intervals: []JSONInterval{}}
 	for _, n := range r.Names {
 		j.Scenarios[n] = jsonT(r.ByName[n])
 	}
 	for _, iv := range r.Intervals {
-		ji := JSONInterval{OffsetS: iv.Start.Sub(r.Start).Seconds(), DurationS: iv.Duration.Seconds(), TargetRate: iv.TargetRate,
-			TargetVUs: iv.TargetVUs, InFlight: iv.InFlight, SchedulerLagP99MS: float64(iv.Lag.P99) / float64(time.Millisecond),
+		ji := JSONInterval{OffsetSeconds: iv.Start.Sub(r.Start).Seconds(), DurationSeconds: iv.Duration.Seconds(), TargetRate: iv.TargetRate,
+			TargetVUs: iv.TargetVUs, InFlight: iv.InFlight, SchedulerLagP99Ms: float64(iv.Lag.P99) / float64(time.Millisecond),
 			Scenarios: map[string]JSONInterSum{}}
 		for n, s := range iv.ByName {
 			errs := s.Errors
 			if errs == nil {
 				errs = map[string]int64{}
 			}
-			ji.Scenarios[n] = JSONInterSum{Count: s.Count, Dropped: s.Dropped, Errors: errs,
-				LatencyMS: JSONLatency{Corrected: jsonP(s.Corrected), Uncorrected: jsonP(s.Uncorrected)}}
+			ji.Scenarios[n] = JSONInterSum{Count: s.Count, Cancelled: s.Cancelled, Dropped: s.Dropped, Errors: errs,
+				LatencyMs: JSONLatency{Corrected: jsonP(s.Corrected), Uncorrected: jsonP(s.Uncorrected)}}
 		}
 		j.Intervals = append(j.Intervals, ji)
 	}

@@ -19,8 +19,9 @@ type Rule struct{ Record, Expr string }
 // 5xx status or a transport failure (any code that is not a number: timeout,
 // refused, reset, transport, ...). 1xx-4xx are answers, not errors: a 404 or
 // a 429 is the service saying no, not the service failing. Requests the
-// harness itself cut short when a run is interrupted (code "canceled") are
-// neither errors nor successes: they are left out of every ratio.
+// harness's own stop cut short (code "canceled", loadgen.ClassCanceled: an
+// interrupt, an abort, the end-of-run hard stop) are neither errors nor
+// successes: they are left out of every ratio, as loadgen counts them apart.
 const (
 	errorCodeRegex = `5..|[^0-9].*`
 	countedSel     = `code!="canceled"`

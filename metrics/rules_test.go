@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/gameday/gameday/loadgen"
 )
 
 func ruleExpr(t *testing.T, record string) string {
@@ -39,8 +41,10 @@ func TestDefaultRulesSemantics(t *testing.T) {
 	counter("checkout", "timeout", 3)
 	counter("checkout", "refused", 2)
 	counter("checkout", "reset", 1)
-	counter("checkout", "canceled", 100) // cut short by the harness: not counted
-	counter("idle", "200", 0)            // no traffic: 0/0
+	// Cut short by the harness's own stop: not counted. The load
+	// generator's own label value, so that the two cannot drift apart.
+	counter("checkout", loadgen.ClassCanceled, 100)
+	counter("idle", "200", 0) // no traffic: 0/0
 
 	q := e.Querier()
 	cases := []struct {

@@ -77,7 +77,9 @@ URL and --body are templates: {{seq}}, {{uuid}}, {{randInt 1 100}},
        headers: {Content-Type: application/json}}
     - {name: item, request: "GET /api/products/{{randInt 1 500}}"}   # quote templates
 
-The run stops by itself; Ctrl-C stops it early and still prints the summary.`,
+The run stops by itself; Ctrl-C stops it early and still prints the summary
+(requests it cuts short are counted as cancelled, not as errors). The JSON
+summary (--output json) is documented in docs/performance.md.`,
 		Example: `  gameday load --rate 1000 --duration 30s http://127.0.0.1:8080/
   gameday load --vus 50 --duration 10s --output json http://127.0.0.1:8080/
   gameday load --mix mix.yaml --stages 10s:50,60s:200 --hlog latency.hlog`,

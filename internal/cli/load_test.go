@@ -210,3 +210,66 @@ func TestLoadClosedModel(t *testing.T) {
 		t.Errorf("closed-model summary (quiet):\n%s", out)
 	}
 }
+
+// TestLoadCtrlCWhileRequestsHang: Ctrl-C while requests hang: the cut
+// requests are cancelled, not errors, in the JSON summary and in the live
+// progress; the JSON speaks camelCase with a schemaVersion.
+func TestLoadCtrlCWhileRequestsHang(t *testing.T) {
+	const hangs = 3
+	var mu sync.Mutex
+	n := 0
+	hung := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		if n == hangs {
+			close(hung)
+		}
+		mu.Unlock()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	e := newLoadEnv(t, t.TempDir())
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(e.gs, []string{"load", "--rate", "50", "--duration", "1m", "--interval", "100ms", "-o", "json", srv.URL + "/"})
+	}()
+	sig := <-e.sigs
+	select {
+	case <-hung:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no request reached the server within 10s")
+	}
+	sig <- os.Interrupt
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Errorf("exit %d after Ctrl-C, want 130", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("load did not stop within 5s of Ctrl-C")
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(e.stdout.String()), &raw); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, e.stdout.String())
+	}
+	if raw["schemaVersion"] != loadgen.JSONSchema || raw["targetRequests"] == nil || raw["durationSeconds"] == nil {
+		t.Errorf("top level %v: want camelCase keys and schemaVersion %s", raw, loadgen.JSONSchema)
+	}
+	var j loadgen.JSONResult
+	if err := json.Unmarshal([]byte(e.stdout.String()), &j); err != nil {
+		t.Fatal(err)
+	}
+	if !j.Interrupted || j.Total.Cancelled < hangs || len(j.Total.Errors) != 0 || j.Total.ErrorRatio != 0 || j.Total.Count != 0 {
+		t.Errorf("total %+v: want ≥ %d cancelled, nothing completed, no errors", j.Total, hangs)
+	}
+	progress := strings.TrimSpace(e.stderr.String())
+	for _, l := range strings.Split(progress, "\n") {
+		if strings.HasPrefix(l, "[") && !strings.Contains(l, "errors 0.00%") {
+			t.Errorf("progress line %q shows errors", l)
+		}
+	}
+	if !strings.Contains(progress, "cancelled ") {
+		t.Errorf("progress %q does not show the cancelled requests", progress)
+	}
+}
