@@ -124,12 +124,22 @@ func newResult(g *Generator) *Result {
 }
 
 func (r *Result) add(iv *Interval) {
-	s := IntervalSummary{Start: iv.Start, Duration: iv.Duration, TargetRate: iv.TargetRate, TargetVUs: iv.TargetVUs,
-		InFlight: iv.InFlight, Lag: Summarize(iv.SchedulerLag), ByName: map[string]NameSummary{}}
 	for _, n := range r.Names {
 		st := iv.ByName[n]
 		r.ByName[n].add(st)
 		r.Total.add(st)
+	}
+	r.SchedulerLag.Merge(iv.SchedulerLag)
+	r.Intervals = append(r.Intervals, iv.Summary())
+}
+
+// Summary is what a Result keeps of the interval (percentiles, not
+// histograms); callers that record intervals as they come (a run record
+// written while the run goes) keep the same.
+func (iv *Interval) Summary() IntervalSummary {
+	s := IntervalSummary{Start: iv.Start, Duration: iv.Duration, TargetRate: iv.TargetRate, TargetVUs: iv.TargetVUs,
+		InFlight: iv.InFlight, Lag: Summarize(iv.SchedulerLag), ByName: make(map[string]NameSummary, len(iv.ByName))}
+	for n, st := range iv.ByName {
 		errs := make(map[string]int64, len(st.Errors))
 		for k, v := range st.Errors {
 			errs[k] = v
@@ -137,8 +147,7 @@ func (r *Result) add(iv *Interval) {
 		s.ByName[n] = NameSummary{Count: st.Count, Cancelled: st.Cancelled, Dropped: st.Dropped, Errors: errs,
 			Corrected: Summarize(st.Corrected), Uncorrected: Summarize(st.Uncorrected)}
 	}
-	r.SchedulerLag.Merge(iv.SchedulerLag)
-	r.Intervals = append(r.Intervals, s)
+	return s
 }
 
 func (r *Result) finish(end time.Time, interrupted bool) {

@@ -13,8 +13,6 @@ const MaxMarkdownLines = 60
 // above the table always counts them all).
 const maxMarkdownChecks = 25
 
-
-
 // WriteMarkdown writes a short summary of the run fit for a pull-request
 // comment: verdict, failing checks, the check table, per-fault p99 and
 // errors, per-request percentiles, recovery and integrity, in at most

@@ -60,6 +60,11 @@ type Run struct {
 	End             time.Time `json:"end"`
 	DurationSeconds float64   `json:"durationSeconds"`
 
+	// StoppedAt is the offset at which the load stopped short of its plan
+	// (an interrupt or an abort); nil for a run that ran its course. No
+	// check is judged on a window that ends after it.
+	StoppedAt *float64 `json:"stoppedAt,omitempty"`
+
 	Verdict Verdict `json:"verdict"`
 	// Reason says in plain words why the verdict is what it is.
 	Reason string `json:"reason,omitempty"`
@@ -564,6 +569,7 @@ func (r *Run) Sanitize() {
 		}
 	}
 	fix(&r.DurationSeconds)
+	nilIfBad(&r.StoppedAt)
 	fix(&r.IntervalSeconds)
 	for i := range r.Phases {
 		fix(&r.Phases[i].Start)

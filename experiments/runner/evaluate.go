@@ -174,8 +174,10 @@ func (r *run) evaluate(ctx context.Context, q metrics.Querier) {
 					r.setCheck(key, ch)
 					continue
 				}
-				ch.Reason = fmt.Sprintf("broken before %s at t=%s (the rest of the window was never measured); %s",
-					r.endWord(), fmtOffset(r.offset(evalEnd)), ch.Reason)
+				// Judged on the part that ran: the window recorded is that part.
+				ch.WindowEnd = r.offset(evalEnd)
+				ch.Reason = fmt.Sprintf("judged on t=%s–%s, the part of the window (planned to t=%s) before %s; broken there: %s",
+					fmtOffset(ch.WindowStart), fmtOffset(ch.WindowEnd), fmtOffset(r.offset(end)), r.endWord(), ch.Reason)
 			}
 			r.setCheck(key, ch)
 			if !res.Pass {

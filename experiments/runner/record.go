@@ -14,6 +14,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/loadgen"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/reports"
 )
@@ -22,33 +23,53 @@ import (
 // verdict table and returns the outcome.
 func (r *run) finish() (*Outcome, error) {
 	rec := r.record
-	start := r.loadStart()
-	if start.IsZero() {
-		start = r.began
+	r.closePending(r.unjudgedReason())
+	intervals, _ := r.live.snapshot()
+	if r.result != nil {
+		intervals = r.result.Intervals
 	}
-	rec.Start = start
-	rec.End = r.o.Now()
-	rec.DurationSeconds = rec.End.Sub(start).Seconds()
-
-	names := phaseNames(r.plan)
-	for i, ph := range r.plan.Phases {
-		rec.Phases = append(rec.Phases, reports.Phase{Name: names[i], Start: ph.Start.D().Seconds(), End: ph.End.D().Seconds()})
-	}
-	r.recordFaults()
-	if err := r.recordLoad(); err != nil {
+	if err := r.fillRecord(rec, intervals, r.events); err != nil {
 		r.fail(errext.Platform, "record: %v", err)
 	}
-
-	r.closePending(r.unjudgedReason())
+	rec.End = r.o.Now()
+	rec.DurationSeconds = rec.End.Sub(rec.Start).Seconds()
+	if cut := r.cutAt(); !cut.IsZero() && !r.loadStart().IsZero() {
+		rec.StoppedAt = reports.Sec(cut.Sub(r.loadStart()))
+	}
 	rec.Verdict, rec.Reason = r.verdict()
 	if err := rec.Save(filepath.Join(r.dir, "run.json")); err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
+	r.closeJournal()
 	if err := reports.WriteAll(r.dir, rec); err != nil {
 		return nil, fmt.Errorf("run: write reports: %w", err)
 	}
 	r.printVerdict(r.o.Out)
 	return &Outcome{Run: rec, Dir: r.dir, Code: r.code}, nil
+}
+
+// fillRecord sets what a record holds of the timeline and the load: start,
+// phases, faults with their actual times, per-interval series and per-phase
+// histograms. It is used for the final record and for each checkpoint.
+func (r *run) fillRecord(rec *reports.Run, intervals []loadgen.IntervalSummary, events []faults.Event) error {
+	start := r.loadStart()
+	if start.IsZero() {
+		start = r.began
+	}
+	rec.Start = start
+	rec.Phases, rec.Faults, rec.Requests, rec.Histograms = nil, nil, nil, nil
+	names := phaseNames(r.plan)
+	for i, ph := range r.plan.Phases {
+		rec.Phases = append(rec.Phases, reports.Phase{Name: names[i], Start: ph.Start.D().Seconds(), End: ph.End.D().Seconds()})
+	}
+	if r.loadStart().IsZero() {
+		return nil
+	}
+	rec.Faults = r.faultRecords(events)
+	rec.Requests = r.requestSeries(intervals)
+	hs, err := r.histograms()
+	rec.Histograms = hs
+	return err
 }
 
 // unjudgedReason says why the checks never reached were not evaluated.
@@ -84,12 +105,11 @@ func (r *run) verdict() (reports.Verdict, string) {
 	return reports.VerdictPass, ""
 }
 
-// recordFaults files every planned occurrence with its actual times.
-func (r *run) recordFaults() {
-	if r.start.IsZero() {
-		return
-	}
+// faultRecords files every planned occurrence with its actual times.
+func (r *run) faultRecords(events []faults.Event) []reports.Fault {
+	start := r.loadStart()
 	spec := r.exp.Spec
+	var out []reports.Fault
 	for _, o := range r.plan.Faults {
 		f := spec.Faults[o.Index]
 		name := f.Name
@@ -100,11 +120,11 @@ func (r *run) recordFaults() {
 			Name: name, Type: f.Type, Target: describeTarget(f.Target.Service, f.Target.From, f.Target.Instances, f.Target.Groups),
 			Params: f.Params, PlannedInject: o.Start.D().Seconds(), PlannedRevert: o.End.D().Seconds(),
 		}
-		for _, e := range r.events {
+		for _, e := range events {
 			if e.Fault != f.Name || e.Occurrence != o.N-1 || e.Actual.IsZero() {
 				continue
 			}
-			at := e.Actual.Sub(r.start)
+			at := e.Actual.Sub(start)
 			switch e.Action {
 			case faults.Inject:
 				if e.Error == "" {
@@ -117,8 +137,9 @@ func (r *run) recordFaults() {
 				rf.Error = e.Error
 			}
 		}
-		r.record.Faults = append(r.record.Faults, rf)
+		out = append(out, rf)
 	}
+	return out
 }
 
 func describeTarget(service, from, instances string, groups [][]string) string {
@@ -137,33 +158,48 @@ func describeTarget(service, from, instances string, groups [][]string) string {
 	return service
 }
 
-// recordLoad files the per-interval statistics and the per-phase histograms.
-func (r *run) recordLoad() error {
-	res := r.result
-	if res == nil {
-		return nil
-	}
+// requestSeries files the per-interval statistics of every request name.
+func (r *run) requestSeries(intervals []loadgen.IntervalSummary) []reports.RequestSeries {
 	ms := func(d interface{ Nanoseconds() int64 }) float64 { return float64(d.Nanoseconds()) / 1e6 }
-	for _, name := range res.Names {
+	var out []reports.RequestSeries
+	for _, name := range r.mixNames() {
 		series := reports.RequestSeries{Name: name}
-		for _, iv := range res.Intervals {
+		for _, iv := range intervals {
 			s, ok := iv.ByName[name]
 			if !ok {
 				continue
 			}
 			series.Intervals = append(series.Intervals, reports.Interval{
-				At: iv.Start.Sub(r.start).Seconds(), Count: s.Count, Errors: nonZero(s.Errors),
+				At: iv.Start.Sub(r.loadStart()).Seconds(), Count: s.Count, Errors: nonZero(s.Errors), Cancelled: s.Cancelled,
 				P50: ms(s.Corrected.P50), P90: ms(s.Corrected.P90), P99: ms(s.Corrected.P99),
 				P999: ms(s.Corrected.P999), Max: ms(s.Corrected.Max),
 			})
 		}
-		r.record.Requests = append(r.record.Requests, series)
+		out = append(out, series)
 	}
+	return out
+}
+
+// mixNames are the request names of the load, in mix order.
+func (r *run) mixNames() []string {
+	if r.result != nil {
+		return r.result.Names
+	}
+	var names []string
+	for _, m := range r.exp.Spec.Load.Mix {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+// histograms encodes the per-phase histograms merged so far.
+func (r *run) histograms() ([]reports.Histogram, error) {
 	if r.phases == nil {
-		return nil
+		return nil, nil
 	}
 	r.phases.mu.Lock()
 	defer r.phases.mu.Unlock()
+	var out []reports.Histogram
 	for _, ph := range r.phases.phases {
 		names := make([]string, 0, len(ph.byName))
 		for n := range ph.byName {
@@ -174,12 +210,12 @@ func (r *run) recordLoad() error {
 			h := ph.byName[n]
 			enc, err := reports.NewHistogram(ph.name, n, "ns", h.corrected, h.uncorrected)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			r.record.Histograms = append(r.record.Histograms, enc)
+			out = append(out, enc)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func nonZero(m map[string]int64) map[string]int64 {

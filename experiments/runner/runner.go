@@ -158,6 +158,8 @@ type run struct {
 	cut time.Time
 	// unjudged says why checks never reached were not evaluated.
 	unjudged string
+	// live is what was measured so far, for the checkpoints of the record.
+	live live
 
 	mu sync.Mutex
 }
@@ -192,6 +194,10 @@ func (r *run) prepare() error {
 	}
 	r.judgedKeys = map[string]bool{}
 	r.planChecks()
+	if err := r.openJournal(); err != nil {
+		return fmt.Errorf("run: journal: %w", err)
+	}
+	r.checkpoint()
 	return nil
 }
 
@@ -315,6 +321,7 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 	cfg := loadConfig(spec.Load, r.dep.GatewayURL(), r.seed)
 	cfg.HlogWriter = hlog
 	cfg.OnInterval = func(iv loadgen.Interval) {
+		r.live.addInterval(iv)
 		r.phases.add(iv, r.loadStart())
 		progress.Update(iv)
 	}
@@ -333,6 +340,7 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 		Runtime: r.dep, Journal: r.o.Journal, RunID: r.id,
 		Faults: plannedFaults(spec.Faults, r.seed), Until: r.plan.Total.D(),
 		OnEvent: func(e faults.Event) {
+			r.live.addEvent(e)
 			r.o.Logger.Info("fault", "fault", e.Fault, "action", e.Action, "late", e.Late, "err", e.Error)
 			if r.o.OnFaultEvent != nil {
 				r.o.OnFaultEvent(e)
@@ -377,6 +385,15 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 		}()
 	}
 
+	// The record is rewritten as the load goes, for a crash.
+	cpCtx, stopCheckpoints := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.checkpoints(cpCtx)
+	}()
+	defer stopCheckpoints()
+
 	exec, steadyOK := r.startFaults(runCtx, timeline, q, loadDone)
 
 	<-loadDone
@@ -401,8 +418,10 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 		}
 	}
 	stopRun(nil)
+	stopCheckpoints()
 	wg.Wait()
 	progress.Close()
+	r.checkpoint()
 
 	select {
 	case a := <-abortFired:

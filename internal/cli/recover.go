@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
 	"github.com/gameday/gameday/platform/docker"
@@ -26,8 +27,10 @@ run that is still going are left alone. For the docker runtime (when the
 Docker engine answers) it unpauses containers, removes the packet filter
 chains of partitions from their network namespaces, and removes the run's
 containers, network and volumes, each only if it carries the run's label;
-without the engine those records are reported and kept. Safe to run at any
-time.`,
+without the engine those records are reported and kept. The run record
+(run.json) a crashed run left is closed with the verdict "crashed": every
+check not judged yet is marked not evaluated, and report.html, junit.xml and
+summary.md are rendered from what was measured. Safe to run at any time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := gs.StateDir()
@@ -38,7 +41,9 @@ time.`,
 			// The Docker runtime's records (paused containers, packet
 			// filters, a run's containers) need the engine; without it they
 			// are reported and kept for a later recover.
-			var handlers []faults.UndoHandler
+			// A run record left "running" is closed as crashed, and its
+			// reports rendered from what was measured.
+			handlers := []faults.UndoHandler{&runner.RecordCloser{Now: gs.Now}}
 			pctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
 			cli, derr := docker.NewClient(pctx)
 			cancel()
