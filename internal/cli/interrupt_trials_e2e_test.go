@@ -1,0 +1,144 @@
+//go:build e2e
+
+package cli
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gameday/gameday/experiments"
+	"github.com/gameday/gameday/reports"
+)
+
+// TestE2EInterruptTrialsJudgeOnlyWhatWasMeasured sends SIGINT (through the
+// command's own signal channel) at random moments across the library
+// scenarios, and asserts on every run record that:
+//   - the run is INTERRUPTED with exit 130, and says where the load stopped;
+//   - every planned check is listed, and none is marked pass or fail on a
+//     window that ends after the load stopped;
+//   - requests cut off by the stop are counted as cancelled, never as errors.
+//
+// GAMEDAY_INTERRUPT_TRIALS sets the number of trials (default 20).
+func TestE2EInterruptTrialsJudgeOnlyWhatWasMeasured(t *testing.T) {
+	trials := 20
+	if s := os.Getenv("GAMEDAY_INTERRUPT_TRIALS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trials = n
+	}
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewSource(seed))
+	t.Logf("seed %d", seed)
+	lib, err := experiments.Library()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, sc := range lib {
+		names = append(names, sc.Name)
+	}
+	cancelled := 0
+	for i := range trials {
+		name := names[i%len(names)]
+		file, data, err := experiments.Resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := experiments.Parse(file, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Up to just past the first fault's end (faults start at 20-30 s):
+		// before, during and after a fault, never a whole 60-90 s run.
+		limit := 40 * time.Second
+		if total := e.TotalDuration(); total < limit {
+			limit = total
+		}
+		moment := 500*time.Millisecond + time.Duration(rng.Int63n(int64(limit)))
+		t.Run(fmt.Sprintf("%02d-%s-at-%.1fs", i, name, moment.Seconds()), func(t *testing.T) {
+			c := newRunCLI(t)
+			done := c.start("run", name)
+			var sigs chan<- os.Signal
+			select {
+			case sigs = <-c.notified:
+			case code := <-done:
+				t.Fatalf("exit %d before listening for signals\nstderr:\n%s", code, c.errOut)
+			case <-time.After(30 * time.Second):
+				t.Fatal("the command never asked for signals")
+			}
+			// The moment counts from the load's start (the deploy takes a few seconds).
+			c.out.waitFor(t, "[1s / ", 60*time.Second)
+			time.Sleep(moment) // the random moment is the point of the trial
+			sigs <- os.Interrupt
+			if code := c.wait(t, done, 90*time.Second); code != 130 {
+				t.Fatalf("exit %d, want 130\nstdout:\n%s", code, c.out)
+			}
+			rec := c.runRecord(t)
+			cancelled += assertJudgedOnlyMeasured(t, rec, e)
+			c.assertNothingLeft(t, rec.ID)
+		})
+	}
+	t.Logf("%d trials; %d requests cancelled by the stops in all", trials, cancelled)
+}
+
+// assertJudgedOnlyMeasured checks one interrupted run's record and returns
+// the requests it counts as cancelled.
+func assertJudgedOnlyMeasured(t *testing.T, rec *reports.Run, e *experiments.Experiment) int {
+	t.Helper()
+	if rec.Verdict != reports.VerdictInterrupted {
+		t.Errorf("verdict %s (%s), want interrupted", rec.Verdict, rec.Reason)
+	}
+	if rec.StoppedAt == nil {
+		t.Fatalf("an interrupted run does not say where its load stopped: %+v", rec.Reason)
+	}
+	stopped := *rec.StoppedAt
+	plan, err := e.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(plan.SteadyState)
+	for _, s := range plan.SLOs {
+		if s.Recovery {
+			want++
+		} else {
+			want += len(s.Intervals)
+		}
+	}
+	if e.Spec.Integrity {
+		want++
+	}
+	if len(rec.Checks) != want {
+		t.Errorf("%d checks in the record, the plan has %d", len(rec.Checks), want)
+	}
+	for _, c := range rec.Checks {
+		switch c.Status {
+		case reports.StatusPass, reports.StatusFail:
+			// A second of slack: the last scrape lands a little after the stop.
+			if c.WindowEnd > stopped+1 {
+				t.Errorf("check %q is %s on t=%.1f–%.1fs, but the load stopped at t=%.1fs (%s)", c.Name, c.Status, c.WindowStart, c.WindowEnd, stopped, c.Reason)
+			}
+		case reports.StatusNotEvaluated:
+			if c.Reason == "" {
+				t.Errorf("check %q is not evaluated and does not say why", c.Name)
+			}
+		default:
+			t.Errorf("check %q has status %q", c.Name, c.Status)
+		}
+	}
+	n := 0
+	for _, rs := range rec.Requests {
+		for _, iv := range rs.Intervals {
+			if iv.Errors["canceled"] > 0 {
+				t.Errorf("%s at t=%.0fs: %d requests cut off by the stop counted as errors", rs.Name, iv.At, iv.Errors["canceled"])
+			}
+			n += int(iv.Cancelled)
+		}
+	}
+	return n
+}
