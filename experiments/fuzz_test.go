@@ -1,9 +1,11 @@
 package experiments
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -28,8 +30,17 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Parse("fuzz.yaml", data)
 		if err != nil {
-			if _, ok := err.(ErrorList); !ok {
+			list, ok := err.(ErrorList)
+			if !ok {
 				t.Fatalf("error is %T, want ErrorList: %v", err, err)
+			}
+			// A syntax error points inside the file (its last line
+			// may be the empty one after the final newline).
+			lines := bytes.Count(data, []byte("\n")) + 1
+			for _, e := range list {
+				if strings.HasPrefix(e.Msg, "invalid YAML") && (e.Pos.Line < 1 || e.Pos.Line > lines || e.Pos.Column < 1) {
+					t.Fatalf("syntax error outside the file's %d lines: %v", lines, e)
+				}
 			}
 			return
 		}

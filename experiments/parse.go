@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -51,8 +49,6 @@ func Parse(filename string, data []byte) (*Experiment, error) {
 	return parseWith(defaultCatalog(), filename, data)
 }
 
-var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 func parseWith(cat catalog, filename string, data []byte) (*Experiment, error) {
 	c := &errs{file: filename}
 	var doc yaml.Node
@@ -62,14 +58,14 @@ func parseWith(cat catalog, filename string, data []byte) (*Experiment, error) {
 			c.add(Pos{}, "the file is empty; an experiment starts with apiVersion: %s and kind: %s", APIVersion, Kind)
 			return nil, c.err()
 		}
-		addYAMLError(c, err)
+		addYAMLError(c, dec, data, err)
 		return nil, c.err()
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		c.add(posOf(&extra), "a second YAML document: one experiment per file")
 	} else if !errors.Is(err, io.EOF) {
-		addYAMLError(c, err)
+		addYAMLError(c, dec, data, err)
 		return nil, c.err()
 	}
 	root := &doc
@@ -88,22 +84,14 @@ func parseWith(cat catalog, filename string, data []byte) (*Experiment, error) {
 	return e, nil
 }
 
-func addYAMLError(c *errs, err error) {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		for _, m := range te.Errors {
-			addYAMLLine(c, m)
-		}
+// addYAMLError adds a syntax error of the file at its line and column. When
+// the parser's state cannot be read (a yaml.v3 other than the one
+// yamlerr.go knows), the library's message is kept whole instead: the line
+// it prints is not reliable.
+func addYAMLError(c *errs, dec *yaml.Decoder, data []byte, err error) {
+	if p, msg, ok := yamlFailure(dec, data, err); ok {
+		c.add(p, "%s", msg)
 		return
 	}
-	addYAMLLine(c, err.Error())
-}
-
-func addYAMLLine(c *errs, msg string) {
-	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		c.add(Pos{Line: line, Column: 1}, "invalid YAML: %s", m[2])
-		return
-	}
-	c.add(Pos{}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+	c.add(Pos{}, "invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 }

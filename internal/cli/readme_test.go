@@ -2,6 +2,8 @@ package cli
 
 import (
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -45,5 +47,27 @@ func TestREADMECommands(t *testing.T) {
 	}
 	if !strings.Contains(string(ci), "\n"+cmds[1]+"\n") {
 		t.Fatalf(".ci/run does not run the README's test command %q on a line of its own", cmds[1])
+	}
+}
+
+// TestDocsHaveNoMachinePaths: the README and docs/*.md name paths a reader
+// has (the repository's, $OUT_DIR, runs/…), never a developer machine's
+// temporary or home directories.
+func TestDocsHaveNoMachinePaths(t *testing.T) {
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no docs found: %v", err)
+	}
+	machinePath := regexp.MustCompile("(^|[\\s(\"'`=:])/(tmp|root|work)/\\S*")
+	for _, f := range append(docs, "../../README.md") {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			for _, m := range machinePath.FindAllString(line, -1) {
+				t.Errorf("%s:%d: a path of the developer's machine: %s", strings.TrimPrefix(f, "../../"), i+1, strings.TrimSpace(m))
+			}
+		}
 	}
 }

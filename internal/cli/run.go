@@ -121,7 +121,7 @@ func runnerBase(gs *GlobalState, verbose bool) (runner.Options, error) {
 			"local":  runner.Local{Command: []string{exe, "sut"}},
 			"docker": runner.Docker{},
 		},
-		Journal: journal, Out: gs.Stdout, TTY: gs.StdoutIsTTY, Version: Version,
+		Journal: journal, Out: gs.Stdout, TTY: gs.StdoutIsTTY, Version: buildVersion(),
 		Logger: slog.New(slog.NewTextHandler(gs.Stderr, &slog.HandlerOptions{Level: level})),
 		Now:    gs.Now,
 	}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,7 +56,11 @@ func newSUTUpCommand(gs *GlobalState) *cobra.Command {
 		Long: `Runs every instance of every shop service, every call edge through
 gameday's fault proxy, until Ctrl-C or SIGTERM (a second Ctrl-C skips the
 graceful drain). Point your own tools (k6, vegeta, curl) at the gateway URL
-it prints.
+it prints. It prints its run directory first (runs/sut-up-TIMESTAMP under
+the working directory unless --run-dir says otherwise: the policy, each
+instance's log and data), and the file there that holds the token of the
+shop's /admin API (mode 0600, removed on exit); the token itself is never
+printed.
 
 --runtime local (the default) runs each instance as a child process on
 127.0.0.1; --runtime docker runs each as a container of the image
@@ -77,7 +82,7 @@ pause:payment; see docs/faults.md.`,
 	f.StringVar(&o.image, "image", "", "--runtime docker: the shop's image (default "+docker.DefaultImage+")")
 	f.StringVar(&o.variant, "variant", "resilient", "shop variant: "+strings.Join(policy.Names(), ", "))
 	f.StringArrayVar(&o.replicas, "replicas", nil, "replica count of a service, SERVICE=N (repeatable)")
-	f.StringVar(&o.runDir, "run-dir", "", "directory for logs and data (default runs/sut-up-TIMESTAMP)")
+	f.StringVar(&o.runDir, "run-dir", "", "directory for the policy, logs, data and admin token (default runs/sut-up-TIMESTAMP under the working directory)")
 	f.DurationVar(&o.restartDelay, "restart-delay", time.Second, "restart an instance that exits this long after (doubling in a row, up to 30s)")
 	f.BoolVar(&o.noRestart, "no-restart", false, "leave instances that exit dead")
 	f.StringArrayVar(&o.faults, "fault", nil, "inject a fault until exit, TYPE:SERVICE[:PARAM=VALUE,...] (repeatable)")
@@ -150,15 +155,20 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	}
 	runDir := o.runDir
 	if runDir == "" {
+		runDir = filepath.Join("runs", "sut-up-"+gs.Now().UTC().Format("20060102-150405"))
+	}
+	if !filepath.IsAbs(runDir) {
 		wd, err := gs.Getwd()
 		if err != nil {
-			return errext.WithExitCode(err, errext.Platform)
+			return errext.WithExitCode(fmt.Errorf("run directory: %w", err), errext.Platform)
 		}
-		runDir = filepath.Join(wd, "runs", "sut-up-"+gs.Now().UTC().Format("20060102-150405"))
+		runDir = filepath.Join(wd, runDir)
 	}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return errext.WithExitCode(err, errext.Platform)
+		return errext.WithExitCode(fmt.Errorf("run directory: %w", err), errext.Platform)
 	}
+	// Say where the files go before anything is written there.
+	fmt.Fprintf(gs.Stdout, "run-dir  %s\n", runDir)
 	pol, err := v.Marshal()
 	if err != nil {
 		return errext.WithExitCode(err, errext.Platform)
@@ -203,7 +213,7 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 		}
 	}()
 
-	fmt.Fprintf(gs.Stderr, "starting the shop (variant %s, runtime %s) in %s …\n", v.Name, o.runtime, runDir)
+	fmt.Fprintf(gs.Stderr, "starting the shop (variant %s, runtime %s): its policy, logs and data go to %s …\n", v.Name, o.runtime, runDir)
 	d, err := startShop(runCtx, o, v, exe, policyFile, runDir, j)
 	if err != nil {
 		if runCtx.Err() != nil {
@@ -211,6 +221,7 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 		}
 		return errext.WithExitCode(err, errext.Platform)
 	}
+	tokenFile := filepath.Join(runDir, adminTokenFile)
 	var x *faults.Execution
 	defer func() {
 		// Also on a panic: revert the faults and stop the children, then
@@ -227,6 +238,10 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 			}
 		}
 		errs = append(errs, d.Close(closeCtx))
+		// The token guards nothing once the shop is down.
+		if rerr := os.Remove(tokenFile); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove the admin token: %w", rerr))
+		}
 		if cerr := errors.Join(errs...); cerr != nil && err == nil {
 			err = errext.WithExitCode(cerr, errext.Platform)
 		}
@@ -235,7 +250,10 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 			panic(r)
 		}
 	}()
-	printUp(gs, d)
+	if err := writeSecret(tokenFile, d.AdminToken()); err != nil {
+		return errext.WithExitCode(err, errext.Platform)
+	}
+	printUp(gs, d, tokenFile)
 	if len(specs) > 0 {
 		tl := &faults.Timeline{Runtime: d.upShop, Journal: j, RunID: d.RunID()}
 		for _, s := range specs {
@@ -329,13 +347,38 @@ func targetsOf[T ~struct {
 	return out
 }
 
-func printUp(gs *GlobalState, d *upDeployment) {
+// adminTokenFile holds the shop's admin token in the run directory, mode
+// 0600, while `sut up` runs: the token is never printed.
+const adminTokenFile = "admin-token"
+
+// writeSecret writes s to path, readable by its owner only (also when the
+// file was there before, with a wider mode).
+func writeSecret(path, s string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write the admin token: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("write the admin token: %w", err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("write the admin token: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write the admin token: %w", err)
+	}
+	return nil
+}
+
+func printUp(gs *GlobalState, d *upDeployment, tokenFile string) {
 	w := gs.Stdout
 	for _, u := range d.GatewayURLs() {
 		fmt.Fprintf(w, "gateway  %s\n", u)
 	}
 	fmt.Fprintf(w, "run-id   %s\n", d.RunID())
-	fmt.Fprintf(w, "admin    GAMEDAY_ADMIN_TOKEN=%s\n", d.AdminToken())
+	fmt.Fprintf(w, "admin    %s\n", tokenFile)
 	for _, t := range d.targets {
 		fmt.Fprintf(w, "metrics  %-12s %-13s %s\n", t.Job, t.Instance, t.URL)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/sut/client"
 )
 
 // buildGameday builds the gameday binary: `sut up` re-executes it for every
@@ -128,8 +129,9 @@ func TestSUTUpServesUntilInterruptedAndRevertsItsFault(t *testing.T) {
 	bin := buildGameday(t)
 	s := newSUTState(t, bin)
 	done := make(chan int, 1)
+	runDir := filepath.Join(t.TempDir(), "run")
 	go func() {
-		done <- Execute(s.gs, []string{"sut", "up", "--variant", "naive", "--replicas", "payment=2", "--fault", "pause:payment:", "--run-dir", filepath.Join(t.TempDir(), "run")})
+		done <- Execute(s.gs, []string{"sut", "up", "--variant", "naive", "--replicas", "payment=2", "--fault", "pause:payment:", "--run-dir", runDir})
 	}()
 	sig := <-s.signals
 	s.out.waitFor(t, "injected", 60*time.Second)
@@ -137,6 +139,39 @@ func TestSUTUpServesUntilInterruptedAndRevertsItsFault(t *testing.T) {
 	gw, runID := field(out, "gateway"), field(out, "run-id")
 	if gw == "" || runID == "" || strings.Count(out, "metrics ") != 7 {
 		t.Fatalf("sut up printed:\n%s", out)
+	}
+	if !strings.HasPrefix(out, "run-dir  "+runDir+"\n") {
+		t.Errorf("stdout does not start with the run directory %s:\n%s", runDir, out)
+	}
+	// The admin token is in a file of the owner's only, never printed.
+	tokenFile := field(out, "admin")
+	if tokenFile != filepath.Join(runDir, "admin-token") {
+		t.Fatalf("admin line names %q, want %s", tokenFile, filepath.Join(runDir, "admin-token"))
+	}
+	fi, err := os.Stat(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", tokenFile, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(data))
+	if len(token) < 16 || strings.Contains(out, token) || strings.Contains(s.errOut.String(), token) {
+		t.Fatalf("token %q: too short, or printed:\n%s\n%s", token, out, s.errOut)
+	}
+	// It is the token of the shop's admin API (an instance's control URL).
+	base := strings.TrimSuffix(strings.Fields(field(out, "metrics"))[2], "/metrics")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := client.ListFaults(ctx, base, token); err != nil {
+		t.Errorf("the admin API refuses the token of %s: %v", tokenFile, err)
+	}
+	if _, err := client.ListFaults(ctx, base, token+"x"); err == nil {
+		t.Errorf("the admin API accepts a wrong token")
 	}
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(gw + "/api/products")
 	if err != nil {
@@ -169,6 +204,9 @@ func TestSUTUpServesUntilInterruptedAndRevertsItsFault(t *testing.T) {
 	if left := processesWithEnv(faults.RunIDEnv, runID); len(left) != 0 {
 		t.Fatalf("processes left: %v", left)
 	}
+	if _, err := os.Stat(tokenFile); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after exit: %v", tokenFile, err)
+	}
 	if !strings.Contains(s.errOut.String(), "reverted pause-0") {
 		t.Errorf("stderr does not report the revert:\n%s", s.errOut)
 	}
@@ -178,6 +216,27 @@ func TestSUTUpServesUntilInterruptedAndRevertsItsFault(t *testing.T) {
 	runs, _ := j.Runs()
 	if len(in)+len(kids)+len(runs) != 0 {
 		t.Errorf("journal not empty: %v %v %v", in, kids, runs)
+	}
+}
+
+// Without --run-dir, sut up says where under the working directory it
+// writes before it writes anything else (here the shop cannot even start).
+func TestSUTUpPrintsItsRunDirectoryFirst(t *testing.T) {
+	s := newSUTState(t, "/nonexistent/gameday")
+	wd, _ := s.gs.Getwd()
+	s.gs.Now = func() time.Time { return time.Date(2026, 12, 3, 17, 0, 12, 0, time.UTC) }
+	if code := Execute(s.gs, []string{"sut", "up", "--variant", "naive"}); code != 3 {
+		t.Fatalf("exit %d with a binary that does not exist, want 3; stderr %s", code, s.errOut)
+	}
+	want := filepath.Join(wd, "runs", "sut-up-20261203-170012")
+	if got := s.out.String(); got != "run-dir  "+want+"\n" {
+		t.Errorf("stdout %q, want the run directory %s alone", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(want, "policy.yaml")); err != nil {
+		t.Errorf("the printed run directory has no policy.yaml: %v", err)
+	}
+	if !strings.Contains(s.errOut.String(), want) {
+		t.Errorf("stderr does not name the run directory:\n%s", s.errOut)
 	}
 }
 
