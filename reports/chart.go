@@ -169,6 +169,12 @@ func (c *chart) linearY(max float64, format func(float64) string) scale {
 // values are spread, else zoomed on their range so that a dip from 0.999 to
 // 0.95 shows.
 func (c *chart) rangeY(lo, hi float64, format func(float64) string) scale {
+	return c.rangeYCapped(lo, hi, math.Inf(1), format)
+}
+
+// rangeYCapped is rangeY with an axis that never runs past ceiling (1 for
+// a ratio: availability cannot exceed 100 %).
+func (c *chart) rangeYCapped(lo, hi, ceiling float64, format func(float64) string) scale {
 	if !(lo > 0 && lo > 0.5*hi) {
 		return c.linearY(hi, format)
 	}
@@ -183,6 +189,9 @@ func (c *chart) rangeY(lo, hi float64, format func(float64) string) scale {
 	step := niceStep(span*1.2, n)
 	bottom := math.Floor((lo-span*0.1)/step) * step
 	top := math.Ceil((hi+span*0.1)/step) * step
+	if top > ceiling && hi <= ceiling {
+		top = ceiling
+	}
 	sy := scale{min: bottom, max: top, p0: c.B, p1: c.T}
 	for i := 0; ; i++ {
 		v := bottom + float64(i)*step

@@ -517,7 +517,11 @@ func sliChart(r *Run, c Check, i int) *chart {
 	if hasBound {
 		minV, maxV = math.Min(minV, bound), math.Max(maxV, bound)
 	}
-	sy := ch.rangeY(minV, maxV, fmtAxis)
+	ceiling := math.Inf(1)
+	if c.Unit == UnitRatio || c.Unit == UnitPercent {
+		ceiling = 1
+	}
+	sy := ch.rangeYCapped(minV, maxV, ceiling, fmtAxis)
 	if c.WindowEnd > c.WindowStart {
 		x0, x1 := sx.at(c.WindowStart), sx.at(c.WindowEnd)
 		ch.Bands = append(ch.Bands, band{X: x0, W: x1 - x0, Title: c.Window})
