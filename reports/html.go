@@ -669,7 +669,7 @@ func glanceOf(r *Run) ([]glance, error) {
 		p99 = float64(m.corrected.ValueAtPercentile(99)) * m.toMs
 	}
 	var rate float64
-	if d := r.duration(); d > 0 {
+	if d := r.loadSeconds(); d > 0 {
 		rate = float64(all.Count) / d
 	}
 	g := []glance{

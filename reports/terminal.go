@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 )
@@ -62,7 +63,7 @@ func (r *Run) LoadSummary() string {
 		}
 	}
 	s := fmt.Sprintf("%d requests, %s errors (%s)", n, fmtCount(errs), fmtPct(pct(errs, n)))
-	if d := r.duration(); d > 0 {
+	if d := r.loadSeconds(); d > 0 {
 		s = fmt.Sprintf("%d requests over %s (%s), %s errors (%s)", n, fmtDuration(d), fmtRate(float64(n)/d), fmtCount(errs), fmtPct(pct(errs, n)))
 	}
 	if _, hs, err := r.mergeHistograms(func(Histogram) string { return "" }); err == nil {
@@ -83,4 +84,19 @@ func pct(a, b int64) float64 {
 		return 0
 	}
 	return 100 * float64(a) / float64(b)
+}
+
+// loadSeconds is how long the load ran: to the end of its last interval
+// (the record's duration also counts the evaluation after it).
+func (r *Run) loadSeconds() float64 {
+	var d float64
+	for _, rs := range r.Requests {
+		if n := len(rs.Intervals); n > 0 {
+			d = math.Max(d, rs.Intervals[n-1].At+r.intervalSeconds())
+		}
+	}
+	if d == 0 {
+		return r.duration()
+	}
+	return d
 }
