@@ -678,6 +678,9 @@ func glanceOf(r *Run) ([]glance, error) {
 		{Label: "errors", Value: fmtPct(all.errPct()), Bad: all.errPct() >= 1},
 		{Label: "p99 (whole run)", Value: fmtMs(p99)},
 	}
+	if n := r.cancelled(); n > 0 {
+		g = append(g, glance{Label: "cancelled by the stop (not errors)", Value: fmtCount(n)})
+	}
 	if t := r.Tally(); t.Total > 0 {
 		g = append(g, glance{Label: "checks passed", Value: fmt.Sprintf("%d of %d", t.Passed, t.Total), Bad: t.Failed > 0})
 		if t.NotEvaluated > 0 {

@@ -30,6 +30,9 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 	add(fmt.Sprintf("Started %s · %s · %s · %s", r.Start.UTC().Format("2006-01-02 15:04:05Z"), fmtDuration(r.duration()),
 		plural(len(r.Requests), "request name"), plural(len(r.Faults), "fault")), "")
 
+	if n := r.cancelled(); n > 0 {
+		add(fmt.Sprintf("%s requests were cut off by the harness's stop: counted as cancelled, not as errors.", fmtCount(n)), "")
+	}
 	if ps := problems(r); len(ps) > 0 {
 		for i, p := range ps {
 			if i == 6 {

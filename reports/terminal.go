@@ -100,3 +100,14 @@ func (r *Run) loadSeconds() float64 {
 	}
 	return d
 }
+
+// cancelled counts the requests cut off by the harness's own stop.
+func (r *Run) cancelled() int64 {
+	var n int64
+	for _, rs := range r.Requests {
+		for _, iv := range rs.Intervals {
+			n += iv.Cancelled
+		}
+	}
+	return n
+}

@@ -149,3 +149,43 @@ func markdownChecks(md string) []viewCheck {
 	}
 	return got
 }
+
+// TestCancelledRequestsAreNotErrorsInAnyView: requests the harness's stop
+// cut off are shown as cancelled, apart, and change no error figure.
+func TestCancelledRequestsAreNotErrorsInAnyView(t *testing.T) {
+	r := reportstest.Short()
+	var before bytes.Buffer
+	if err := reports.WriteTerminal(&before, r); err != nil {
+		t.Fatal(err)
+	}
+	last := &r.Requests[0].Intervals[len(r.Requests[0].Intervals)-1]
+	last.Cancelled = 62
+	var term, htm, md bytes.Buffer
+	if err := reports.WriteTerminal(&term, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := reports.WriteHTML(&htm, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := reports.WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	loadLine := func(s string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "load: ") {
+				return l
+			}
+		}
+		return ""
+	}
+	b, a := loadLine(before.String()), loadLine(term.String())
+	if !strings.HasPrefix(a, b) || !strings.Contains(a, "62 cancelled by the harness's stop (not errors)") {
+		t.Errorf("terminal load line\nbefore %q\nafter  %q", b, a)
+	}
+	if !strings.Contains(htm.String(), "cancelled by the stop (not errors)") {
+		t.Error("HTML does not show the cancelled requests")
+	}
+	if !strings.Contains(md.String(), "62 requests were cut off by the harness's stop") {
+		t.Error("Markdown does not show the cancelled requests")
+	}
+}
