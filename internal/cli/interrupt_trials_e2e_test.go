@@ -64,14 +64,7 @@ func TestE2EInterruptTrialsJudgeOnlyWhatWasMeasured(t *testing.T) {
 		t.Run(fmt.Sprintf("%02d-%s-at-%.1fs", i, name, moment.Seconds()), func(t *testing.T) {
 			c := newRunCLI(t)
 			done := c.start("run", name)
-			var sigs chan<- os.Signal
-			select {
-			case sigs = <-c.notified:
-			case code := <-done:
-				t.Fatalf("exit %d before listening for signals\nstderr:\n%s", code, c.errOut)
-			case <-time.After(30 * time.Second):
-				t.Fatal("the command never asked for signals")
-			}
+			sigs := c.signals(t, done)
 			// The moment counts from the load's start (the deploy takes a few seconds).
 			c.out.waitFor(t, "[1s / ", 60*time.Second)
 			time.Sleep(moment) // the random moment is the point of the trial

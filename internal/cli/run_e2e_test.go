@@ -74,6 +74,21 @@ func (c *runCLI) wait(t *testing.T, done <-chan int, d time.Duration) int {
 	return 0
 }
 
+// signals waits for the command to listen for signals and returns the
+// channel it listens on.
+func (c *runCLI) signals(t *testing.T, done <-chan int) chan<- os.Signal {
+	t.Helper()
+	select {
+	case sigs := <-c.notified:
+		return sigs
+	case code := <-done:
+		t.Fatalf("exit %d before listening for signals\nstderr:\n%s", code, c.errOut)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the command never asked for signals")
+	}
+	return nil
+}
+
 // runRecord loads the run.json of the single run under <dir>/runs.
 func (c *runCLI) runRecord(t *testing.T) *reports.Run {
 	t.Helper()
@@ -172,14 +187,7 @@ func TestE2ERunFailingScenarioExits1(t *testing.T) {
 func TestE2ERunInterruptedExits130(t *testing.T) {
 	c := newRunCLI(t)
 	done := c.start("run", "--verbose", scenario(t, "pass.yaml"))
-	var sigs chan<- os.Signal
-	select {
-	case sigs = <-c.notified:
-	case code := <-done:
-		t.Fatalf("exit %d before listening for signals\nstderr:\n%s", code, c.errOut)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the command never asked for signals")
-	}
+	sigs := c.signals(t, done)
 	// The fault is injected 8 s into the load: interrupt while it is active.
 	c.errOut.waitFor(t, "action=inject", 60*time.Second)
 	sigs <- os.Interrupt

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -50,38 +48,11 @@ func runLogged(t *testing.T, cfg Config) (url string, log *syncBuffer, stop func
 	t.Helper()
 	log = &syncBuffer{}
 	cfg.Stderr, cfg.Listen = log, "127.0.0.1:0"
-	if cfg.Instance == "" {
-		cfg.Instance = cfg.Service + "-test"
-	}
 	if cfg.Variant == nil {
 		cfg.Variant = mustVariant(t, "naive")
 	}
-	pr, pw := io.Pipe()
-	cfg.Stdout = pw
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		err := Run(ctx, cfg)
-		pw.CloseWithError(io.EOF)
-		done <- err
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		cancel()
-		t.Fatalf("start %s: %v (run: %v)", cfg.Service, err, <-done)
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("%s: %v", cfg.Service, err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return "http://" + strings.TrimPrefix(strings.TrimSpace(line), "listening "), log, stop
+	url, stop = runService(t, cfg)
+	return url, log, stop
 }
 
 // A 5xx answered and a failed call are logged, with the edge, the attempt,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,15 @@ const testToken = "test-token"
 // startService runs one service in-process on 127.0.0.1:0 and returns its
 // base URL; the test's cleanup stops it (draining) and waits for it.
 func startService(t testing.TB, cfg Config) string {
+	t.Helper()
+	u, _ := runService(t, cfg)
+	return u
+}
+
+// runService runs one service in-process on 127.0.0.1:0 (unless cfg says
+// where) and returns its base URL and stop, which drains it (flushing its
+// log) and waits; stop is idempotent and also runs at the test's cleanup.
+func runService(t testing.TB, cfg Config) (url string, stop func()) {
 	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
@@ -45,18 +55,22 @@ func startService(t testing.TB, cfg Config) string {
 	if !ok {
 		t.Fatalf("start %s: first line %q", cfg.Service, line)
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s: Run returned %v", cfg.Service, err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("%s: Run returned %v", cfg.Service, err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Errorf("%s did not stop", cfg.Service)
 			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("%s did not stop", cfg.Service)
-		}
-	})
-	return "http://" + addr
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + addr, stop
 }
 
 // startShop runs every service of the shop in-process (as many replicas as
