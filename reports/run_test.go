@@ -152,3 +152,43 @@ func TestSaveSanitizesNaN(t *testing.T) {
 		t.Errorf("series has %d points, want %d (the NaN sample dropped)", len(got.Checks[0].Series), n-1)
 	}
 }
+
+// TestLoadUpgradesV1: a v1 record (pass/skipped flags, recovery and
+// integrity apart from the checks, cut requests counted as errors) reads as
+// v2: one list of checks with statuses, cancelled requests apart.
+func TestLoadUpgradesV1(t *testing.T) {
+	v1 := `{"schemaVersion":"gameday.run/v1","verdict":"fail",
+	 "requests":[{"name":"browse","intervals":[{"at":0,"count":10,"errors":{"5xx":1,"canceled":3}}]}],
+	 "checks":[
+	  {"name":"a","kind":"slo","bound":"< 1s","observed":0.5,"pass":true},
+	  {"name":"b","kind":"slo","bound":">= 0.99","query":"gameday:availability:ratio10s","observed":0.9,"pass":false},
+	  {"name":"c","kind":"steady-state","bound":">= 0.99","pass":false,"skipped":true}],
+	 "recovery":[{"fault":"kill","sli":"recovers","seconds":12,"bound":"< 10s","pass":false}],
+	 "integrity":{"checked":true,"ok":true,"counts":{"acknowledged":5}}}`
+	r, err := reports.Parse([]byte(v1), "old.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SchemaVersion != reports.SchemaVersion {
+		t.Errorf("schema %q after upgrade", r.SchemaVersion)
+	}
+	want := []struct {
+		name string
+		st   reports.Status
+	}{{"a", reports.StatusPass}, {"b", reports.StatusFail}, {"c", reports.StatusNotEvaluated}, {"recovers", reports.StatusFail}, {reports.IntegrityCheckName, reports.StatusPass}}
+	if len(r.Checks) != len(want) {
+		t.Fatalf("%d checks after upgrade, want %d: %+v", len(r.Checks), len(want), r.Checks)
+	}
+	for i, w := range want {
+		if c := r.Checks[i]; c.Name != w.name || c.Status != w.st {
+			t.Errorf("check %d: %q %s, want %q %s", i, c.Name, c.Status, w.name, w.st)
+		}
+	}
+	if u := r.Checks[0].Unit; u != reports.UnitSeconds {
+		t.Errorf("unit of a < 1s bound: %q", u)
+	}
+	iv := r.Requests[0].Intervals[0]
+	if iv.Count != 7 || iv.Cancelled != 3 || iv.ErrorCount() != 1 {
+		t.Errorf("interval after upgrade: count %d cancelled %d errors %v", iv.Count, iv.Cancelled, iv.Errors)
+	}
+}
