@@ -135,6 +135,17 @@ func TestRunAborts(t *testing.T) {
 	if f := rec.Faults[0]; f.InjectedAt == nil || f.RevertedAt == nil || *f.RevertedAt > rec.Abort.FiredAt+0.5 {
 		t.Errorf("the paused catalog was not resumed at the abort (%.1fs): %+v", rec.Abort.FiredAt, f)
 	}
+	// The record says where the load stopped, and no check is judged on a
+	// window that ends after it (the pause's actual window ends at its
+	// revert, at the abort).
+	if rec.StoppedAt == nil {
+		t.Fatal("an aborted run does not say where its load stopped")
+	}
+	for _, c := range rec.Checks {
+		if c.Evaluated() && c.WindowEnd > *rec.StoppedAt+1 {
+			t.Errorf("check %q is %s on a window to t=%.1fs, after the abort at t=%.1fs", c.Name, c.Status, c.WindowEnd, *rec.StoppedAt)
+		}
+	}
 }
 
 func TestSteadyStateNotMetInjectsNothing(t *testing.T) {
