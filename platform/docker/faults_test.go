@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
 )
@@ -263,14 +265,25 @@ func TestStopDrainsAndARestartBringsItBack(t *testing.T) {
 	cid, _ := d.ContainerID("payment-0")
 	before, _ := d.cli.ContainerInspect(ctx, cid)
 	f := newFault(t, d, "stop", faults.Target{Service: "payment"}, map[string]string{"restart": "delay", "restartDelay": "0s", "grace": "5s"})
+	// The restart follows at once (delay 0s), so the container may be
+	// running again before it can be inspected: the exit code is read
+	// from the engine's "die" event instead, subscribed before the stop.
+	evCtx, cancelEv := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelEv()
+	died, evErrs := d.cli.Events(evCtx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("container", cid), filters.Arg("type", "container"), filters.Arg("event", "die"))})
 	start := time.Now()
 	if err := f.Inject(ctx); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Since(start)
-	st, _ := d.cli.ContainerInspect(ctx, cid)
-	if st.State.Running || st.State.ExitCode != 0 {
-		t.Errorf("after stop: running %v, exit code %d (want 0: drained on SIGTERM)", st.State.Running, st.State.ExitCode)
+	select {
+	case m := <-died:
+		if code := m.Actor.Attributes["exitCode"]; code != "0" {
+			t.Errorf("after stop: exit code %s (want 0: drained on SIGTERM)", code)
+		}
+	case err := <-evErrs:
+		t.Fatalf("engine events: %v", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
