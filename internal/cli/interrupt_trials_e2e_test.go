@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,40 +44,50 @@ func TestE2EInterruptTrialsJudgeOnlyWhatWasMeasured(t *testing.T) {
 	for _, sc := range lib {
 		names = append(names, sc.Name)
 	}
+	var mu sync.Mutex
 	cancelled := 0
-	for i := range trials {
-		name := names[i%len(names)]
-		file, data, err := experiments.Resolve(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := experiments.Parse(file, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Up to just past the first fault's end (faults start at 20-30 s):
-		// before, during and after a fault, never a whole 60-90 s run.
-		limit := 40 * time.Second
-		if total := e.TotalDuration(); total < limit {
-			limit = total
-		}
-		moment := 500*time.Millisecond + time.Duration(rng.Int63n(int64(limit)))
-		t.Run(fmt.Sprintf("%02d-%s-at-%.1fs", i, name, moment.Seconds()), func(t *testing.T) {
-			c := newRunCLI(t)
-			done := c.start("run", name)
-			sigs := c.signals(t, done)
-			// The moment counts from the load's start (the deploy takes a few seconds).
-			c.out.waitFor(t, "[1s / ", 60*time.Second)
-			time.Sleep(moment) // the random moment is the point of the trial
-			sigs <- os.Interrupt
-			if code := c.wait(t, done, 90*time.Second); code != 130 {
-				t.Fatalf("exit %d, want 130\nstdout:\n%s", code, c.out)
+	// Two trials at a time (the -parallel default on two cores): each has its
+	// own state directory and ports, and the assertions time nothing, so a
+	// busier machine only makes the stops land at less tidy moments.
+	t.Run("trials", func(t *testing.T) {
+		for i := range trials {
+			name := names[i%len(names)]
+			file, data, err := experiments.Resolve(name)
+			if err != nil {
+				t.Fatal(err)
 			}
-			rec := c.runRecord(t)
-			cancelled += assertJudgedOnlyMeasured(t, rec, e)
-			c.assertNothingLeft(t, rec.ID)
-		})
-	}
+			e, err := experiments.Parse(file, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Up to just past the first fault's end (faults start at 20-30 s):
+			// before, during and after a fault, never a whole 60-90 s run.
+			limit := 40 * time.Second
+			if total := e.TotalDuration(); total < limit {
+				limit = total
+			}
+			moment := 500*time.Millisecond + time.Duration(rng.Int63n(int64(limit)))
+			t.Run(fmt.Sprintf("%02d-%s-at-%.1fs", i, name, moment.Seconds()), func(t *testing.T) {
+				t.Parallel()
+				c := newRunCLI(t)
+				done := c.start("run", name)
+				sigs := c.signals(t, done)
+				// The moment counts from the load's start (the deploy takes a few seconds).
+				c.out.waitFor(t, "[1s / ", 60*time.Second)
+				time.Sleep(moment) // the random moment is the point of the trial
+				sigs <- os.Interrupt
+				if code := c.wait(t, done, 90*time.Second); code != 130 {
+					t.Fatalf("exit %d, want 130\nstdout:\n%s", code, c.out)
+				}
+				rec := c.runRecord(t)
+				n := assertJudgedOnlyMeasured(t, rec, e)
+				mu.Lock()
+				cancelled += n
+				mu.Unlock()
+				c.assertNothingLeft(t, rec.ID)
+			})
+		}
+	})
 	t.Logf("%d trials; %d requests cancelled by the stops in all", trials, cancelled)
 }
 
