@@ -25,10 +25,16 @@ const (
 	logSlowRequest                // an inbound request slower than the threshold
 	logCallFailed                 // an attempt on an outgoing edge that failed (transport error, 5xx)
 	logCallTimeout                // an attempt on an outgoing edge that timed out
+	logCallerGone                 // the caller gave up before the answer (recorded as 499)
+	logSlowStore                  // a store transaction slower than the threshold
 	numLogKinds
 )
 
-var logKindNames = [numLogKinds]string{"server_error", "slow_request", "call_failed", "call_timeout"}
+var logKindNames = [numLogKinds]string{"server_error", "slow_request", "call_failed", "call_timeout", "caller_gone", "slow_store"}
+
+// statusCallerGone is the status recorded for a request whose caller went
+// away before it was answered (nginx's 499): not the service's error.
+const statusCallerGone = 499
 
 // eventLog is an instance's log of what goes wrong: structured (log/slog
 // text), rate-limited per kind. Nothing in it runs on the success path of a

@@ -3,15 +3,20 @@ package server
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gameday/gameday/sut"
 	"github.com/gameday/gameday/sut/client"
+	"github.com/gameday/gameday/sut/policy"
 )
 
 // syncBuffer is a log sink that the service writes while the test reads.
@@ -196,4 +201,77 @@ func TestEventLogLimiter(t *testing.T) {
 	}
 	var nilLog *eventLog
 	nilLog.event(logServerError, "nothing") // a nil log logs nothing
+}
+
+// A request whose caller gives up before it is answered is the caller's
+// timeout, not the service's error: it is counted and logged as 499 (caller
+// gone), never as a 5xx. (The README's first run once showed "cart 5xx" that
+// were the gateway's abandoned calls to a cart whose store was stalled.)
+func TestACallerThatGivesUpIsNotTheServicesError(t *testing.T) {
+	v := mustVariant(t, "naive")
+	spec := v.Services[sut.Cart]
+	spec.Capacity.ServiceTime = policy.ServiceTime{P50: policy.Duration(400 * time.Millisecond), P99: policy.Duration(400 * time.Millisecond)}
+	v.Services[sut.Cart] = spec
+	cart, log, stop := runLogged(t, Config{Service: sut.Cart, Variant: v, DataDir: t.TempDir()})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", cart+"/carts/ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the cart answered %d within 100 ms of a 400 ms service time", resp.StatusCode)
+	}
+	// The handler ends after the cancellation; its count is awaited.
+	deadline := time.Now().Add(5 * time.Second)
+	for metricValue(t, cart, "shop_server_requests_total", `operation="get_cart"`) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := metricValue(t, cart, "shop_server_requests_total", `operation="get_cart"`, `code="499"`); got != 1 {
+		t.Errorf("get_cart 499s: %g, want 1", got)
+	}
+	if got := metricValue(t, cart, "shop_server_requests_total", `operation="get_cart"`, `code="500"`); got != 0 {
+		t.Errorf("get_cart 500s: %g, want 0 (the caller gave up)", got)
+	}
+	stop()
+	if gone, errs := log.lines("kind=caller_gone", "op=get_cart"), log.lines("kind=server_error"); len(gone) != 1 || len(errs) != 0 {
+		t.Fatalf("log: caller_gone %q, server_error %q; all:\n%s", gone, errs, strings.Join(log.lines(), "\n"))
+	}
+}
+
+// A store transaction slower than --slow is logged with its duration: a
+// stalled disk (or a replica holding the shared file) shows in the log as
+// the cause of the slow requests it makes.
+func TestASlowStoreTransactionIsLogged(t *testing.T) {
+	dir := t.TempDir()
+	cart, log, stop := runLogged(t, Config{Service: sut.Cart, DataDir: dir, Replicas: 2, Slow: 50 * time.Millisecond})
+	// Hold the replicas' shared lock, as a replica whose fsync stalls would.
+	lock, err := os.OpenFile(filepath.Join(dir, sut.Cart+".db.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- doJSON(t, "GET", cart+"/carts/ann", "", "", nil) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for metricValue(t, cart, "shop_server_in_flight_requests") == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(150 * time.Millisecond) // the stall being simulated
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 200 {
+		t.Fatalf("get cart after the stall: %d", code)
+	}
+	stop()
+	st := log.lines("kind=slow_store", "tx=read", "took=")
+	slow := log.lines("kind=slow_request", "op=get_cart")
+	if len(st) != 1 || len(slow) != 1 {
+		t.Fatalf("log: slow_store %q, slow_request %q; all:\n%s", st, slow, strings.Join(log.lines(), "\n"))
+	}
 }

@@ -218,10 +218,16 @@ func (s *service) handle(pattern, op string, h http.HandlerFunc) {
 				}
 				return
 			}
+			if sw.status >= 500 && r.Context().Err() != nil {
+				// The caller gave up (its timeout, or its own caller's)
+				// before this answer: nobody receives it, and the error it
+				// carries is that cancellation, not this service's failure.
+				sw.status = statusCallerGone
+			}
 			code := strconv.Itoa(sw.status)
 			s.m.requests.WithLabelValues(op, code).Inc()
 			s.m.duration.WithLabelValues(op, code).Observe(took)
-			if sw.status >= 500 || took > s.slow {
+			if sw.status >= 500 || sw.status == statusCallerGone || took > s.slow {
 				s.logRequest(r, op, sw, took)
 			}
 		}()
@@ -243,12 +249,12 @@ func (s *service) handle(pattern, op string, h http.HandlerFunc) {
 				writeError(sw, http.StatusServiceUnavailable, fmt.Errorf("%s overloaded: %w", s.name, err))
 				return
 			}
-			writeError(sw, 499, err) // the caller went away while queued
+			writeError(sw, statusCallerGone, err) // the caller went away while queued
 			return
 		}
 		defer release()
 		if f.delay > 0 && !sleep(r.Context(), f.delay) {
-			writeError(sw, 499, r.Context().Err())
+			writeError(sw, statusCallerGone, r.Context().Err())
 			return
 		}
 		s.cap.work(r.Context(), s.cap.serviceTime())
@@ -270,6 +276,11 @@ func (s *service) handle(pattern, op string, h http.HandlerFunc) {
 // logRequest logs an inbound request that answered 5xx or was slow.
 func (s *service) logRequest(r *http.Request, op string, sw *statusWriter, took float64) {
 	d := time.Duration(took * float64(time.Second)).Round(time.Microsecond)
+	if sw.status == statusCallerGone {
+		s.log.event(logCallerGone, "caller gone before the answer", "op", op, "method", r.Method, "path", r.URL.Path,
+			"took", d, "error", string(sw.errMsg))
+		return
+	}
 	if sw.status >= 500 {
 		s.log.event(logServerError, "answered "+strconv.Itoa(sw.status), "op", op, "method", r.Method, "path", r.URL.Path,
 			"status", sw.status, "took", d, "error", string(sw.errMsg))
@@ -283,15 +294,27 @@ func (s *service) logRequest(r *http.Request, op string, sw *statusWriter, took 
 func (s *service) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	start := time.Now()
 	err := s.db.Update(ctx, fn)
-	s.m.storeDuration.WithLabelValues("write").Observe(time.Since(start).Seconds())
+	s.storeTook("write", time.Since(start))
 	return err
 }
 
 func (s *service) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	start := time.Now()
 	err := s.db.View(ctx, fn)
-	s.m.storeDuration.WithLabelValues("read").Observe(time.Since(start).Seconds())
+	s.storeTook("read", time.Since(start))
 	return err
+}
+
+// storeTook records a store transaction's time, and logs it when it is
+// slower than the slow-request threshold: a commit waits for its fsync and
+// for the other replicas' transactions on the shared file, so a disk that
+// stalls shows here first.
+func (s *service) storeTook(kind string, took time.Duration) {
+	s.m.storeDuration.WithLabelValues(kind).Observe(took.Seconds())
+	if took.Seconds() > s.slow {
+		s.log.event(logSlowStore, "slow store transaction", "tx", kind, "took", took.Round(time.Microsecond),
+			"threshold", time.Duration(s.slow*float64(time.Second)))
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
