@@ -97,8 +97,6 @@ type rawConn struct {
 	used   bool // has answered at least one request
 }
 
-var errProto = errors.New("malformed HTTP response")
-
 // roundTrip sends req and reads the whole answer. deadline bounds it.
 func (rc *rawConn) roundTrip(ctx context.Context, req []byte, isHead, idempotent bool, deadline time.Time) (int, error) {
 	for attempt := 0; ; attempt++ {
@@ -154,7 +152,7 @@ func (rc *rawConn) once(ctx context.Context, req []byte, isHead bool, deadline t
 	}
 	head, ok := h1wire.StatusLine(line)
 	if !ok {
-		return 0, true, errProto
+		return 0, true, h1wire.ErrMalformed
 	}
 	for {
 		h, err := rc.readLine()
@@ -166,7 +164,7 @@ func (rc *rawConn) once(ctx context.Context, req []byte, isHead bool, deadline t
 		}
 		colon := bytes.IndexByte(h, ':')
 		if colon <= 0 || !head.Header(h[:colon], bytes.TrimSpace(h[colon+1:])) {
-			return 0, true, errProto
+			return 0, true, h1wire.ErrMalformed
 		}
 	}
 	status, contentLength, chunked, closeAfter := head.Status, head.ContentLength, head.Chunked, head.Close
@@ -179,7 +177,7 @@ func (rc *rawConn) once(ctx context.Context, req []byte, isHead bool, deadline t
 		closeAfter = true // switched protocols: nothing more this client can read
 	case isHead || status == 204 || status == 304:
 	case chunked:
-		if err := rc.discardChunked(); err != nil {
+		if _, err := h1wire.ReadChunked(rc.br, nil, -1); err != nil {
 			return 0, true, err
 		}
 	case contentLength >= 0:
@@ -219,37 +217,6 @@ func (rc *rawConn) readLine() ([]byte, error) {
 		_, err = rc.br.ReadSlice('\n')
 	}
 	return head, err
-}
-
-func (rc *rawConn) discardChunked() error {
-	for {
-		line, err := rc.br.ReadSlice('\n')
-		if err != nil {
-			return err
-		}
-		line = bytes.TrimSpace(line)
-		if i := bytes.IndexByte(line, ';'); i >= 0 {
-			line = line[:i]
-		}
-		size, ok := h1wire.Hex(line)
-		if !ok {
-			return errProto
-		}
-		if size == 0 {
-			for { // trailers up to the empty line
-				t, err := rc.br.ReadSlice('\n')
-				if err != nil {
-					return err
-				}
-				if len(t) <= 2 {
-					return nil
-				}
-			}
-		}
-		if _, err := rc.br.Discard(int(size) + 2); err != nil {
-			return err
-		}
-	}
 }
 
 func (rc *rawConn) close() {

@@ -1,6 +1,7 @@
 // Package h1wire holds the byte-level helpers of the two small HTTP/1.1
 // response readers in gameday: the load generator's (loadgen) and the
-// shop's client (sut/server). They parse numbers and compare header names
+// shop's client (sut/server), and the one chunked-body reader they share
+// (ReadChunked, fuzzed against Go's own). They parse numbers and compare header names
 // straight from the read buffer, without allocating a string.
 package h1wire
 

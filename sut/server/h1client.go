@@ -78,8 +78,6 @@ func newH1Target(base string) *h1Target {
 // request was written on it.
 var errStale = errors.New("keep-alive connection closed by the server")
 
-var errMalformed = errors.New("malformed HTTP response")
-
 // do sends one request and reads the whole answer: its status and body. A
 // non-nil error may come with the status of an answer whose body could not
 // be read.
@@ -272,7 +270,7 @@ func (c *h1Conn) render(method, target, host string, body []byte) {
 func (c *h1Conn) roundTrip(ctx context.Context, isHead, checkStale bool) (status int, body []byte, got bool, err error) {
 	c.got, c.reusable = false, false
 	if c.br.Buffered() > 0 { // bytes nobody asked for: not a usable connection
-		return 0, nil, false, errMalformed
+		return 0, nil, false, h1wire.ErrMalformed
 	}
 	var stop func() bool
 	if ctx.Done() != nil {
@@ -308,7 +306,9 @@ func (c *h1Conn) readResponse(isHead bool) (status int, body []byte, closeAfter 
 		case isHead || status == 204 || status == 304:
 			return status, nil, closeAfter, nil
 		case chunked:
-			body, err = c.readChunked()
+			var buf bytes.Buffer
+			_, err = h1wire.ReadChunked(c.br, &buf, maxBodyBytes)
+			body = buf.Bytes()
 		case contentLength >= 0:
 			if contentLength > maxBodyBytes {
 				return status, nil, true, fmt.Errorf("answer of %d bytes: more than %d", contentLength, maxBodyBytes)
@@ -336,7 +336,7 @@ func (c *h1Conn) readHead() (status int, contentLength int64, chunked, closeAfte
 	}
 	head, ok := h1wire.StatusLine(line)
 	if !ok {
-		return 0, 0, false, true, errMalformed
+		return 0, 0, false, true, h1wire.ErrMalformed
 	}
 	for {
 		h, err := c.readLine(&size)
@@ -348,7 +348,7 @@ func (c *h1Conn) readHead() (status int, contentLength int64, chunked, closeAfte
 		}
 		colon := bytes.IndexByte(h, ':')
 		if colon <= 0 || !head.Header(h[:colon], bytes.TrimSpace(h[colon+1:])) {
-			return head.Status, 0, false, true, errMalformed
+			return head.Status, 0, false, true, h1wire.ErrMalformed
 		}
 	}
 }
@@ -380,48 +380,4 @@ func (c *h1Conn) readLine(size *int) ([]byte, error) {
 		line = line[:n-1]
 	}
 	return line, nil
-}
-
-func (c *h1Conn) readChunked() ([]byte, error) {
-	body := []byte{}
-	for {
-		size := 0 // each chunk's lines on their own against maxHeaderBytes
-		line, err := c.readLine(&size)
-		if err != nil {
-			return nil, err
-		}
-		if i := bytes.IndexByte(line, ';'); i >= 0 {
-			line = line[:i]
-		}
-		n, ok := h1wire.Hex(bytes.TrimSpace(line))
-		if !ok {
-			return nil, errMalformed
-		}
-		if n == 0 {
-			for { // trailers, up to the empty line
-				t, err := c.readLine(&size)
-				if err != nil {
-					return nil, err
-				}
-				if len(t) == 0 {
-					return body, nil
-				}
-			}
-		}
-		if int64(len(body))+n > maxBodyBytes {
-			return nil, fmt.Errorf("answer: more than %d bytes", maxBodyBytes)
-		}
-		start := len(body)
-		body = append(body, make([]byte, n)...)
-		if _, err := io.ReadFull(c.br, body[start:]); err != nil {
-			return nil, err
-		}
-		crlf, err := c.readLine(&size)
-		if err != nil {
-			return nil, err
-		}
-		if len(crlf) != 0 {
-			return nil, errMalformed
-		}
-	}
 }
