@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,5 +162,36 @@ func TestIntegrityFlagsACartChargedTwice(t *testing.T) {
 	l.Orders[1].CartVersion = 4
 	if rep := checkIntegrity([]string{"o1", "o2", "o3", "o4"}, l); !rep.OK {
 		t.Fatalf("one order per cart version: %+v", rep)
+	}
+}
+
+// With $GAMEDAY_SHOP_HTTP=net/http the shop is an ordinary Go service: the
+// same answers, served and called through net/http alone.
+func TestTheShopOnPlainNetHTTP(t *testing.T) {
+	v := mustVariant(t, "resilient")
+	urls := startShop(t, v, t.TempDir(), func(c *Config) { c.NetHTTP = true })
+	gw := urls[sut.Gateway][0]
+	fillCart(t, gw, "ann", `{"sku":"C1","qty":2}`)
+	var o Order
+	if code := doJSON(t, "POST", gw+"/api/checkout", "", `{"user":"ann"}`, &o); code != 201 || o.State != StatePaid || o.TotalCents != 2*599 {
+		t.Fatalf("checkout on net/http: %d %+v", code, o)
+	}
+	if n := charges(t, urls); n != 1 {
+		t.Fatalf("%d charges, want 1", n)
+	}
+	s, err := newService(Config{Service: sut.Gateway, Variant: v, Upstreams: map[string][]string{
+		sut.Catalog: urls[sut.Catalog], sut.Cart: urls[sut.Cart], sut.Orders: urls[sut.Orders]}, NetHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for callee, e := range s.edges {
+		for i, h := range e.h1 {
+			if h != nil {
+				t.Errorf("gateway->%s replica %d goes through the shop's own client", callee, i)
+			}
+		}
+	}
+	if _, err := ParseHTTPPath("fasthttp"); err == nil || !strings.Contains(err.Error(), `want "own" (the default) or "net/http"`) {
+		t.Errorf("bad $%s: %v", HTTPEnv, err)
 	}
 }

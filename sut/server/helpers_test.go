@@ -74,8 +74,9 @@ func runService(t testing.TB, cfg Config) (url string, stop func()) {
 }
 
 // startShop runs every service of the shop in-process (as many replicas as
-// the variant says) and returns the base URLs of each service's replicas.
-func startShop(t *testing.T, v *policy.Variant, dataDir string) map[string][]string {
+// the variant says) and returns the base URLs of each service's replicas;
+// each option edits every service's Config.
+func startShop(t *testing.T, v *policy.Variant, dataDir string, opts ...func(*Config)) map[string][]string {
 	t.Helper()
 	urls := map[string][]string{}
 	order := []string{sut.Inventory, sut.Payment, sut.Cart, sut.Catalog, sut.Orders, sut.Gateway}
@@ -85,7 +86,11 @@ func startShop(t *testing.T, v *policy.Variant, dataDir string) map[string][]str
 			ups[c] = urls[c]
 		}
 		for i := 0; i < v.Replicas(s); i++ {
-			urls[s] = append(urls[s], startService(t, Config{Service: s, Variant: v, Upstreams: ups, DataDir: dataDir, AdminToken: testToken}))
+			cfg := Config{Service: s, Variant: v, Upstreams: ups, DataDir: dataDir, AdminToken: testToken}
+			for _, o := range opts {
+				o(&cfg)
+			}
+			urls[s] = append(urls[s], startService(t, cfg))
 		}
 	}
 	return urls

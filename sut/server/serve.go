@@ -26,6 +26,33 @@ import (
 	"github.com/gameday/gameday/sut/store"
 )
 
+// HTTPEnv is the environment variable that picks the shop's HTTP path:
+// HTTPOwn (the default: its own connection reader and HTTP/1.1 client) or
+// HTTPNetHTTP (net/http alone, an ordinary Go service).
+const (
+	HTTPEnv     = "GAMEDAY_SHOP_HTTP"
+	HTTPOwn     = "own"
+	HTTPNetHTTP = "net/http"
+)
+
+// ParseHTTPPath reads $GAMEDAY_SHOP_HTTP: whether to use net/http alone.
+func ParseHTTPPath(v string) (netHTTP bool, err error) {
+	switch v {
+	case "", HTTPOwn:
+		return false, nil
+	case HTTPNetHTTP:
+		return true, nil
+	}
+	return false, fmt.Errorf("$%s=%q: want %q (the default) or %q", HTTPEnv, v, HTTPOwn, HTTPNetHTTP)
+}
+
+func httpPath(netHTTP bool) string {
+	if netHTTP {
+		return HTTPNetHTTP
+	}
+	return HTTPOwn
+}
+
 // AdminTokenEnv is the environment variable that holds the admin token.
 const AdminTokenEnv = "GAMEDAY_ADMIN_TOKEN"
 
@@ -52,6 +79,10 @@ type Config struct {
 	// failed call, timed-out call) are logged per second at most (0:
 	// DefaultLogRate); the rest are counted in a "suppressed" line.
 	LogRate int
+	// NetHTTP serves and calls with net/http alone, instead of the shop's
+	// own HTTP path (raw-syscall connection reader, own HTTP/1.1 client):
+	// an ordinary Go service, to compare against ($GAMEDAY_SHOP_HTTP).
+	NetHTTP bool
 	Stdout  io.Writer // receives exactly one line: "listening ADDR"
 	Stderr  io.Writer // logs
 }
@@ -123,14 +154,17 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("serve %s: %w", cfg.Service, err)
 	}
 	// Inbound connections are written with raw system calls (internal/rawio)
-	// and read by a goroutine of their own (srvconn_linux.go).
-	ln = newListener(ln)
+	// and read by a goroutine of their own (srvconn_linux.go), unless the
+	// service is to be an ordinary net/http one.
+	if !cfg.NetHTTP {
+		ln = newListener(ln)
+	}
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	s.ready.Store(true)
 	fmt.Fprintf(cfg.Stdout, "listening %s\n", ln.Addr().String())
-	s.log.info("serving", "addr", ln.Addr().String(), "variant", cfg.Variant.Name, "policy", cfg.Variant.Hash(), "slow", cfg.Slow)
+	s.log.info("serving", "addr", ln.Addr().String(), "variant", cfg.Variant.Name, "policy", cfg.Variant.Hash(), "slow", cfg.Slow, "http", httpPath(cfg.NetHTTP))
 
 	select {
 	case err := <-serveErr:
@@ -200,7 +234,8 @@ func NewServeCommand(stdout, stderr io.Writer, getenv func(string) string) *cobr
 		Long: `Run one service of the shop (the system under test) and print
 "listening ADDR" on stdout once bound. Services: ` + strings.Join(sut.Services(), ", ") + `.
 Variants: ` + strings.Join(policy.Names(), ", ") + `. The admin API (/admin/*) requires the
-token in $` + AdminTokenEnv + ` (disabled when unset). SIGTERM drains, then exits 0.`,
+token in $` + AdminTokenEnv + ` (disabled when unset). $` + HTTPEnv + `=` + HTTPNetHTTP + ` serves and calls
+with net/http alone instead of the shop's own HTTP path. SIGTERM drains, then exits 0.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -239,12 +274,16 @@ token in $` + AdminTokenEnv + ` (disabled when unset). SIGTERM drains, then exit
 			if instance == "" {
 				instance = service + "-0"
 			}
+			netHTTP, err := ParseHTTPPath(getenv(HTTPEnv))
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			return Run(ctx, Config{
 				Service: service, Listen: listen, Instance: instance, Variant: v, Upstreams: ups,
 				DataDir: dataDir, Replicas: replicas, AdminToken: getenv(AdminTokenEnv), DrainTimeout: drain, Slow: slow,
-				Stdout: stdout, Stderr: stderr,
+				NetHTTP: netHTTP, Stdout: stdout, Stderr: stderr,
 			})
 		},
 	}

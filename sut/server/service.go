@@ -72,6 +72,9 @@ func newService(cfg Config) (*service, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cfg.NetHTTP {
+			clear(e.h1) // every call through hc
+		}
 		e.log = s.log
 		s.edges[callee] = e
 	}
