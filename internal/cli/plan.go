@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gameday/gameday/experiments/plantext"
 	"github.com/gameday/gameday/internal/errext"
 )
 
@@ -40,7 +41,7 @@ checked and the window of every SLO, as offsets from the start of the load.`,
 				}
 				return nil
 			}
-			if err := p.WriteText(gs.Stdout); err != nil {
+			if err := plantext.Write(gs.Stdout, p); err != nil {
 				return fmt.Errorf("write plan: %w", err)
 			}
 			return nil
