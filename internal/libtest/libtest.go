@@ -15,14 +15,7 @@ import (
 // the fault and the bounds stay as the library has them.
 func Short(t testing.TB, name string, load time.Duration, rate float64, at, d time.Duration) *experiments.Experiment {
 	t.Helper()
-	filename, data, err := experiments.Resolve(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := experiments.Parse(filename, data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := Load(t, name)
 	s := &e.Spec
 	s.Load.Stages = []experiments.Stage{{Duration: experiments.Duration(load), Rate: rate}}
 	if len(s.Faults) == 0 {
@@ -36,6 +29,20 @@ func Short(t testing.TB, name string, load time.Duration, rate float64, at, d ti
 		if s.SLOs[i].MinSamples > 5 {
 			s.SLOs[i].MinSamples = 5
 		}
+	}
+	return e
+}
+
+// Load parses a scenario of the built-in library as it is.
+func Load(t testing.TB, name string) *experiments.Experiment {
+	t.Helper()
+	filename, data, err := experiments.Resolve(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := experiments.Parse(filename, data)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return e
 }
