@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/experiments"
+	"github.com/gameday/gameday/internal/libtest"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -52,14 +53,7 @@ func TestE2EInterruptTrialsJudgeOnlyWhatWasMeasured(t *testing.T) {
 	t.Run("trials", func(t *testing.T) {
 		for i := range trials {
 			name := names[i%len(names)]
-			file, data, err := experiments.Resolve(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := experiments.Parse(file, data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := libtest.Load(t, name)
 			// Up to just past the first fault's end (faults start at 20-30 s):
 			// before, during and after a fault, never a whole 60-90 s run.
 			limit := 40 * time.Second
