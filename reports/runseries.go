@@ -1,3 +1,7 @@
+// What the views read off one run record: its timeline of intervals, the
+// statistics of a window of it, merged histograms and downsampled series.
+// (reports/stats is another thing: the statistics of comparing runs.)
+
 package reports
 
 import (
