@@ -189,3 +189,13 @@ func TestCancelledRequestsAreNotErrorsInAnyView(t *testing.T) {
 		t.Error("Markdown does not show the cancelled requests")
 	}
 }
+
+// The terminal's load line counts in words that agree with the number.
+func TestLoadSummaryCountsInWords(t *testing.T) {
+	for errs, want := range map[int64]string{0: ", 0 errors (0%)", 1: ", 1 error (50.0%)", 2: ", 2 errors (100.0%)"} {
+		r := &reports.Run{Requests: []reports.RequestSeries{{Name: "browse", Intervals: []reports.Interval{{Count: 2, Errors: map[string]int64{"5xx": errs}}}}}}
+		if got := r.LoadSummary(); !strings.HasPrefix(got, "2 requests") || !strings.Contains(got, want) {
+			t.Errorf("%d errors: %q, want 2 requests and %q", errs, got, want)
+		}
+	}
+}
