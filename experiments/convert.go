@@ -26,8 +26,8 @@ func (w Workload) Config() loadgen.Config {
 	return c
 }
 
-// Spec returns the fault as the faults package takes it; seed is the run's
-// seed (occurrences add their index to it).
+// Spec returns the fault as the faults package takes it, seeded with seed
+// (Plan.Timeline gives each occurrence its own).
 func (f Fault) Spec(seed int64) faults.Spec {
 	t := f.Target
 	return faults.Spec{
@@ -44,6 +44,28 @@ func (s Spec) Rules() []metrics.Rule {
 	var out []metrics.Rule
 	for _, r := range s.RecordingRules {
 		out = append(out, metrics.Rule{Record: r.Record, Expr: r.Expr})
+	}
+	return out
+}
+
+// Timeline returns the plan's fault occurrences as the faults package runs
+// them: every/times is expanded once, by the plan, and the timeline runs
+// what it is given. Occurrence k (from 0) of the experiment's i-th fault is
+// seeded seed*1000 + i + k, so that its target pick is reproducible from
+// the run's seed.
+func (p *Plan) Timeline(seed int64) []faults.Planned {
+	if p.Experiment == nil {
+		return nil
+	}
+	out := make([]faults.Planned, 0, len(p.Faults))
+	for _, o := range p.Faults {
+		f := p.Experiment.Spec.Faults[o.Index]
+		out = append(out, faults.Planned{
+			Spec:       f.Spec(seed*1000 + int64(o.Index) + int64(o.N-1)),
+			Occurrence: o.N - 1,
+			At:         o.Start.D(),
+			Duration:   o.End.D() - o.Start.D(),
+		})
 	}
 	return out
 }

@@ -165,3 +165,30 @@ func TestEveryWithoutTimesIsMadeExplicit(t *testing.T) {
 		t.Errorf("times = %d, want 4 (the occurrences that fit)", e.Spec.Faults[0].Times)
 	}
 }
+
+// The timeline runs the plan's occurrences as they are: every/times is
+// expanded once (by the plan), each occurrence with its own seed.
+func TestPlanTimelineIsThePlansOccurrences(t *testing.T) {
+	e := mustLoad(t, "testdata/full.good.yaml")
+	p := mustPlan(t, e)
+	tl := p.Timeline(7)
+	if len(tl) != len(p.Faults) || len(tl) != 6 {
+		t.Fatalf("%d timeline entries for %d occurrences, want 6", len(tl), len(p.Faults))
+	}
+	var kills []string
+	for i, pl := range tl {
+		o := p.Faults[i]
+		if pl.Spec.Name != o.Fault || pl.At != o.Start.D() || pl.Duration != o.End.D()-o.Start.D() || pl.Occurrence != o.N-1 {
+			t.Errorf("entry %d %+v, occurrence %+v", i, pl, o)
+		}
+		if want := 7*1000 + int64(o.Index) + int64(o.N-1); pl.Spec.Seed != want {
+			t.Errorf("%s #%d seed %d, want %d", o.Fault, o.N, pl.Spec.Seed, want)
+		}
+		if pl.Spec.Name == "kill-orders" {
+			kills = append(kills, fmt.Sprintf("%s@%s", pl.Spec.Target.Instances, pl.At))
+		}
+	}
+	if got := strings.Join(kills, " "); got != "50%@35s 50%@45s 50%@55s" {
+		t.Errorf("kill-orders occurrences %s", got)
+	}
+}

@@ -10,17 +10,17 @@ import (
 	"time"
 )
 
-// Planned is one fault on the timeline: injected At after the start, reverted
-// Duration later, and repeated Times times Every apart (Times 0 with Every set
-// repeats until Timeline.Until). Occurrences may overlap each other and other
-// faults; each occurrence is its own Fault (its own target pick, seeded with
-// Spec.Seed + occurrence index).
+// Planned is one occurrence of a fault on the timeline: injected At after
+// the start and reverted Duration later. A fault that repeats is one Planned
+// per occurrence (the plan of the experiment expands every/times once; the
+// timeline does not expand anything), each with its own Spec.Seed and so
+// its own target pick; Occurrence numbers them from 0 within their fault.
+// Occurrences may overlap each other and other faults.
 type Planned struct {
-	Spec     Spec
-	At       time.Duration
-	Duration time.Duration
-	Every    time.Duration
-	Times    int
+	Spec       Spec
+	Occurrence int
+	At         time.Duration
+	Duration   time.Duration
 }
 
 // Action is what the executor did at a moment of the timeline.
@@ -53,8 +53,6 @@ type Timeline struct {
 	Journal *Journal
 	RunID   string
 	Faults  []Planned
-	// Until bounds open-ended repeats (Every without Times).
-	Until time.Duration
 	// RevertTimeout bounds each revert (default 10s); reverts run on a
 	// context detached from the run's, so that cancelling the run still
 	// reverts.
@@ -66,48 +64,28 @@ type Timeline struct {
 }
 
 type occurrence struct {
-	p        Planned
-	k        int
-	fault    Fault
-	inject   time.Duration
-	duration time.Duration
+	p     Planned
+	fault Fault
 }
 
-// Occurrences expands the plan and builds every fault, so that all
-// validation errors come before anything is injected.
+// occurrences builds every fault of the plan, so that all validation errors
+// come before anything is injected, and orders them by injection time.
 func (t *Timeline) occurrences() ([]occurrence, error) {
 	var out []occurrence
 	var errs []error
 	for _, p := range t.Faults {
-		n := p.Times
-		switch {
-		case p.Every < 0 || p.At < 0 || p.Duration < 0 || p.Times < 0:
-			errs = append(errs, fmt.Errorf("fault %s: negative at, duration, every or times", p.Spec.Name))
+		if p.At < 0 || p.Duration < 0 || p.Occurrence < 0 {
+			errs = append(errs, fmt.Errorf("fault %s: negative at, duration or occurrence", p.Spec.Name))
 			continue
-		case p.Every == 0 && n > 1:
-			errs = append(errs, fmt.Errorf("fault %s: times %d needs every", p.Spec.Name, n))
+		}
+		f, err := New(p.Spec, t.Runtime)
+		if err != nil {
+			errs = append(errs, err)
 			continue
-		case p.Every > 0 && n == 0:
-			if t.Until <= p.At {
-				errs = append(errs, fmt.Errorf("fault %s: every without times needs the timeline's end", p.Spec.Name))
-				continue
-			}
-			n = int((t.Until-p.At-1)/p.Every) + 1
-		case n == 0:
-			n = 1
 		}
-		for k := 0; k < n; k++ {
-			spec := p.Spec
-			spec.Seed += int64(k)
-			f, err := New(spec, t.Runtime)
-			if err != nil {
-				errs = append(errs, err)
-				break
-			}
-			out = append(out, occurrence{p: p, k: k, fault: f, inject: p.At + time.Duration(k)*p.Every, duration: p.Duration})
-		}
+		out = append(out, occurrence{p: p, fault: f})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].inject < out[j].inject })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].p.At < out[j].p.At })
 	return out, errors.Join(errs...)
 }
 
@@ -206,9 +184,9 @@ func (x *Execution) record(e Event, err error) {
 // a fault is recovered here and the fault reverted.
 func (x *Execution) run(ctx context.Context, o occurrence, start time.Time) {
 	defer x.wg.Done()
-	base := Event{Fault: o.p.Spec.Name, Type: o.p.Spec.Type, Occurrence: o.k}
-	injectAt := start.Add(o.inject)
-	revertAt := injectAt.Add(o.duration)
+	base := Event{Fault: o.p.Spec.Name, Type: o.p.Spec.Type, Occurrence: o.p.Occurrence}
+	injectAt := start.Add(o.p.At)
+	revertAt := injectAt.Add(o.p.Duration)
 	// Resolve the targets and write the intent (an fsync) ahead of the
 	// planned time, so that the inject itself lands on time. An intent
 	// written for a fault that is then not injected is harmless: its undo
@@ -216,7 +194,7 @@ func (x *Execution) run(ctx context.Context, o occurrence, start time.Time) {
 	if !sleepUntil(ctx, injectAt.Add(-prepareLead)) {
 		return
 	}
-	intentID := fmt.Sprintf("%s-%s-%d", x.t.RunID, o.p.Spec.Name, o.k)
+	intentID := fmt.Sprintf("%s-%s-%d", x.t.RunID, o.p.Spec.Name, o.p.Occurrence)
 	injected := false
 	reverted := false
 	revert := func(reason string) {
@@ -241,7 +219,7 @@ func (x *Execution) run(ctx context.Context, o occurrence, start time.Time) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			x.record(Event{Fault: base.Fault, Type: base.Type, Occurrence: o.k, Action: Revert, Planned: revertAt, Actual: x.now(), Reason: "panic"},
+			x.record(Event{Fault: base.Fault, Type: base.Type, Occurrence: o.p.Occurrence, Action: Revert, Planned: revertAt, Actual: x.now(), Reason: "panic"},
 				fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
 			revert("panic")
 		}

@@ -40,8 +40,13 @@ func timelineOnTime(t *testing.T) (time.Duration, bool) {
 	tl := &Timeline{
 		Runtime: b, Journal: j, RunID: "run-1",
 		Faults: []Planned{
+			// Three occurrences of one fault, 150 ms apart.
 			{Spec: Spec{Name: "slow-payment", Type: "latency", Target: Target{Service: "payment"}, Params: map[string]string{"delay": "5ms"}},
-				At: 50 * time.Millisecond, Duration: 100 * time.Millisecond, Every: 150 * time.Millisecond, Times: 3},
+				At: 50 * time.Millisecond, Duration: 100 * time.Millisecond},
+			{Spec: Spec{Name: "slow-payment", Type: "latency", Target: Target{Service: "payment"}, Params: map[string]string{"delay": "5ms"}, Seed: 1},
+				Occurrence: 1, At: 200 * time.Millisecond, Duration: 100 * time.Millisecond},
+			{Spec: Spec{Name: "slow-payment", Type: "latency", Target: Target{Service: "payment"}, Params: map[string]string{"delay": "5ms"}, Seed: 2},
+				Occurrence: 2, At: 350 * time.Millisecond, Duration: 100 * time.Millisecond},
 			{Spec: Spec{Name: "cut-orders", Type: "partition", Target: Target{Groups: [][]string{{"gateway"}, {"orders"}}}},
 				At: 100 * time.Millisecond, Duration: 200 * time.Millisecond},
 		},
@@ -203,10 +208,10 @@ func TestTimelineValidatesEverythingBeforeStarting(t *testing.T) {
 	tl := &Timeline{Runtime: b, Faults: []Planned{
 		{Spec: Spec{Name: "ok", Type: "reset", Target: Target{Service: "payment"}}, Duration: time.Second},
 		{Spec: Spec{Name: "bad", Type: "latency", Target: Target{Service: "payment"}}, Duration: time.Second},
-		{Spec: Spec{Name: "open", Type: "reset", Target: Target{Service: "payment"}}, Every: time.Second},
+		{Spec: Spec{Name: "early", Type: "reset", Target: Target{Service: "payment"}}, At: -time.Second},
 	}}
 	err := tl.Validate()
-	if err == nil || !strings.Contains(err.Error(), "delay is required") || !strings.Contains(err.Error(), "every without times") {
+	if err == nil || !strings.Contains(err.Error(), "delay is required") || !strings.Contains(err.Error(), "fault early: negative at") {
 		t.Fatalf("%v", err)
 	}
 	if _, err := tl.Start(context.Background(), time.Now()); err == nil {

@@ -9,7 +9,6 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/gameday/gameday/experiments"
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/loadgen"
 )
 
@@ -90,24 +89,4 @@ func (pr *phaseRecorder) add(iv loadgen.Interval, loadStart time.Time) {
 			h.uncorrected.Merge(st.Uncorrected)
 		}
 	}
-}
-
-// plannedFaults turns the experiment's faults into the timeline's plan.
-// Each fault gets its own seed derived from the run's, so that random picks
-// are reproducible with --seed.
-func plannedFaults(fs []experiments.Fault, seed int64) []faults.Planned {
-	out := make([]faults.Planned, 0, len(fs))
-	for i, f := range fs {
-		out = append(out, faults.Planned{
-			Spec: faults.Spec{
-				Name: f.Name, Type: f.Type, Params: f.Params, Seed: seed*1000 + int64(i),
-				Target: faults.Target{
-					Service: f.Target.Service, From: f.Target.From, Instances: f.Target.Instances,
-					Index: f.Target.Index, Pick: f.Target.Pick, Groups: f.Target.Groups,
-				},
-			},
-			At: f.At.D(), Duration: f.Duration.D(), Every: f.Every.D(), Times: f.Times,
-		})
-	}
-	return out
 }

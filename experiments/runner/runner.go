@@ -318,7 +318,8 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 
 	progress := loadgen.NewProgress(r.o.Out, r.o.TTY, r.plan.Total.D())
 	r.phases = newPhaseRecorder(r.plan)
-	cfg := loadConfig(spec.Load, r.dep.GatewayURL(), r.seed)
+	cfg := spec.Load.Config()
+	cfg.BaseURL, cfg.Seed = r.dep.GatewayURL(), r.seed
 	cfg.HlogWriter = hlog
 	cfg.OnInterval = func(iv loadgen.Interval) {
 		r.live.addInterval(iv)
@@ -338,7 +339,7 @@ func (r *run) drive(ctx context.Context, client *clientMetrics) {
 
 	timeline := &faults.Timeline{
 		Runtime: r.dep, Journal: r.o.Journal, RunID: r.id,
-		Faults: plannedFaults(spec.Faults, r.seed), Until: r.plan.Total.D(),
+		Faults: r.plan.Timeline(r.seed),
 		OnEvent: func(e faults.Event) {
 			r.live.addEvent(e)
 			r.o.Logger.Info("fault", "fault", e.Fault, "action", e.Action, "late", e.Late, "err", e.Error)

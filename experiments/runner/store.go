@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
 
-	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/loadgen"
 	"github.com/gameday/gameday/metrics"
 )
@@ -28,11 +27,7 @@ type metricsStore interface {
 }
 
 func (r *run) rules() []metrics.Rule {
-	rules := metrics.DefaultRules()
-	for _, rr := range r.exp.Spec.RecordingRules {
-		rules = append(rules, metrics.Rule{Record: rr.Record, Expr: rr.Expr})
-	}
-	return rules
+	return append(metrics.DefaultRules(), r.exp.Spec.Rules()...)
 }
 
 func (r *run) openStore(ctx context.Context) (metricsStore, error) {
@@ -202,23 +197,4 @@ func (c *clientMetrics) Target() metrics.Target {
 func (c *clientMetrics) Close() {
 	_ = c.srv.Close()
 	<-c.done
-}
-
-// loadConfig turns the experiment's workload into the generator's config.
-func loadConfig(w experiments.Workload, baseURL string, seed int64) loadgen.Config {
-	cfg := loadgen.Config{
-		Model: w.Model, BaseURL: baseURL, Connections: w.Connections,
-		Timeout: w.Timeout.D(), MaxInFlight: w.MaxInFlight, Seed: seed,
-		ThinkTime: w.ThinkTime.D(),
-	}
-	for _, s := range w.Stages {
-		cfg.Stages = append(cfg.Stages, loadgen.Stage{Duration: s.Duration.D(), Rate: s.Rate, VUs: s.VUs})
-	}
-	for _, m := range w.Mix {
-		cfg.Mix = append(cfg.Mix, loadgen.Request{
-			Name: m.Name, Weight: m.Weight, Method: m.Request.Method, URL: m.Request.Path,
-			Headers: m.Headers, Body: m.Body,
-		})
-	}
-	return cfg
 }

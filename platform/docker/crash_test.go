@@ -44,7 +44,7 @@ func crashHarness() int {
 		return fail(err)
 	}
 	injected := make(chan faults.Event, 2)
-	tl := &faults.Timeline{Runtime: d, Journal: j, RunID: cfg.RunID, Until: time.Hour,
+	tl := &faults.Timeline{Runtime: d, Journal: j, RunID: cfg.RunID,
 		Faults: []faults.Planned{
 			{Spec: faults.Spec{Name: "freeze", Type: "pause", Target: faults.Target{Service: "payment"}}, Duration: time.Hour},
 			{Spec: faults.Spec{Name: "cut", Type: "partition", Target: faults.Target{Groups: [][]string{{"orders"}, {"payment"}}},
