@@ -15,19 +15,17 @@ import (
 
 // Limits that keep a plan finite and a game day sane.
 const (
-	MaxTotalDuration   = 24 * time.Hour
-	MaxOccurrences     = 1000 // per fault, after expanding every/times
-	MaxRate            = 1e6  // requests per second
-	MaxVUs             = 100000
-	MaxReplicas        = 10
-	minScrapeInterval  = 100 * time.Millisecond
-	maxScrapeInterval  = time.Minute
-	runtimeLocal       = "local"
-	runtimeDocker      = "docker"
-	pickFirst          = "first"
-	pickRandom         = "random"
-	faultTypeKill      = "kill"
-	faultTypePartition = "partition"
+	MaxTotalDuration  = 24 * time.Hour
+	MaxOccurrences    = 1000 // per fault, after expanding every/times
+	MaxRate           = 1e6  // requests per second
+	MaxVUs            = 100000
+	MaxReplicas       = 10
+	minScrapeInterval = 100 * time.Millisecond
+	maxScrapeInterval = time.Minute
+	runtimeLocal      = "local"
+	runtimeDocker     = "docker"
+	pickFirst         = "first"
+	pickRandom        = "random"
 )
 
 var (

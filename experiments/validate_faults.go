@@ -59,7 +59,7 @@ func (v *validator) faults() [][]occurrence {
 		if !f.Src.Has("at") {
 			v.add(f.Src.Pos, "%s: at is missing; when the fault starts, from the start of the run (for example 20s)", what)
 		}
-		if f.Duration <= 0 && f.Type != faultTypeKill {
+		if f.Duration <= 0 && !(known && info.Instant) {
 			v.add(f.Src.Value("duration"), "%s: duration must be more than 0 for a %s fault (for example 30s)", what, f.Type)
 		}
 		if f.Times < 0 {
@@ -141,7 +141,7 @@ func (v *validator) target(f *Fault, what string, info faults.TypeInfo, known bo
 		v.add(f.Src.Pos, "%s is missing; at least target.service", what)
 		return
 	}
-	partition := f.Type == faultTypePartition
+	partition := known && info.Groups
 	switch {
 	case partition && t.Src.Has("groups") && t.Src.Has("service"):
 		v.add(t.Src.Key("groups"), "%s: give groups (cut between two sides) or service (isolate one service), not both", what)

@@ -10,6 +10,7 @@ import (
 func init() {
 	register(TypeInfo{
 		Name:    "kill",
+		Instant: true,
 		Summary: "SIGKILL a count or a percentage of a service's instances; the runtime restarts them after a delay (with backoff), at the fault's end, or never.",
 		Class:   ClassProcess,
 		Params: []Param{

@@ -10,7 +10,8 @@ import (
 
 func init() {
 	register(TypeInfo{
-		Name: "partition",
+		Name:   "partition",
+		Groups: true,
 		Summary: "Cut the call edges between two groups of services (target.groups), or every edge into and out of one service (target.service). " +
 			"refuse: callers fail fast; blackhole: callers time out.",
 		Class: ClassLink,

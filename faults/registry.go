@@ -126,6 +126,13 @@ type TypeInfo struct {
 	Class    Class
 	Params   []Param
 	Runtimes []string // "local", "docker", "kubernetes"
+	// Instant says the fault is one act with no duration of its own (a
+	// kill: what follows is the runtime's restart policy), so a plan may
+	// give it duration 0.
+	Instant bool
+	// Groups says the fault may target two groups of services
+	// (target.groups) instead of one service (a partition).
+	Groups bool
 	// Check, when set, validates the parameters together (for rules such as
 	// "exactly one of a and b") after each was checked on its own.
 	Check func(params map[string]string) error
