@@ -18,7 +18,7 @@ func init() {
 			{Name: "percent", Kind: KindPercent, Default: "100%", Help: "share of requests aborted"},
 			operationParam, edgeParam,
 		},
-		Runtimes: []string{"local", "docker", "kubernetes"},
+		Runtimes: []string{"local", "docker"},
 		Check:    oneOfOperationOrEdge,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		p := params(spec.Params)
@@ -38,7 +38,7 @@ func init() {
 			{Name: "jitter", Kind: KindDuration, Default: "0s", Help: "uniform jitter around delay"},
 			operationParam, edgeParam,
 		},
-		Runtimes: []string{"local", "docker", "kubernetes"},
+		Runtimes: []string{"local", "docker"},
 		Check:    oneOfOperationOrEdge,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		p := params(spec.Params)

@@ -125,7 +125,7 @@ type TypeInfo struct {
 	Summary  string
 	Class    Class
 	Params   []Param
-	Runtimes []string // "local", "docker", "kubernetes"
+	Runtimes []string // the runtimes that implement its capability: "local", "docker"
 	// Instant says the fault is one act with no duration of its own (a
 	// kill: what follows is the runtime's restart policy), so a plan may
 	// give it duration 0.

@@ -76,6 +76,8 @@ func (d localDeployment) Targets() []metrics.Target { return metricsTargets(d.De
 type Docker struct {
 	// Image runs every instance; empty: platform/docker's default.
 	Image string
+	// Env is added to every container's environment (KEY=VALUE).
+	Env []string
 }
 
 var _ Platform = Docker{}
@@ -88,7 +90,7 @@ func (p Docker) Deploy(ctx context.Context, d DeploySpec) (Deployment, error) {
 		services = append(services, docker.Service{Name: s, Replicas: d.Variant.Replicas(s), Stateful: sut.Stateful(s)})
 	}
 	dep, err := docker.Start(ctx, docker.Config{
-		Image: p.Image, Services: services, Edges: shopEdges(), Gateway: "gateway",
+		Image: p.Image, Env: p.Env, Services: services, Edges: shopEdges(), Gateway: "gateway",
 		Policy: d.PolicyFile, Variant: d.Variant.Name, RunDir: d.RunDir,
 		Journal: d.Journal, RunID: d.RunID, Seed: d.Seed,
 	})

@@ -119,7 +119,7 @@ func runnerBase(gs *GlobalState, verbose bool) (runner.Options, error) {
 	return runner.Options{
 		Platforms: map[string]runner.Platform{
 			"local":  runner.Local{Command: []string{exe, "sut"}},
-			"docker": runner.Docker{},
+			"docker": runner.Docker{Env: shopEnv(gs)},
 		},
 		Journal: journal, Out: gs.Stdout, TTY: gs.StdoutIsTTY, Version: buildVersion(),
 		Logger: slog.New(slog.NewTextHandler(gs.Stderr, &slog.HandlerOptions{Level: level})),

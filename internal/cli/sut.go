@@ -46,6 +46,16 @@ type sutUpOptions struct {
 	noRestart    bool
 	faults       []string
 	seed         int64
+	env          []string // added to the containers' environment (shopEnv)
+}
+
+// shopEnv is what of the harness's environment the shop's instances get
+// where they do not inherit it (containers): the shop's own settings.
+func shopEnv(gs *GlobalState) []string {
+	if v, ok := gs.Env[server.HTTPEnv]; ok {
+		return []string{server.HTTPEnv + "=" + v}
+	}
+	return nil
 }
 
 func newSUTUpCommand(gs *GlobalState) *cobra.Command {
@@ -214,6 +224,7 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	}()
 
 	fmt.Fprintf(gs.Stderr, "starting the shop (variant %s, runtime %s): its policy, logs and data go to %s …\n", v.Name, o.runtime, runDir)
+	o.env = shopEnv(gs)
 	d, err := startShop(runCtx, o, v, exe, policyFile, runDir, j)
 	if err != nil {
 		if runCtx.Err() != nil {
@@ -309,7 +320,7 @@ func startShop(ctx context.Context, o *sutUpOptions, v *policy.Variant, exe, pol
 			svcs = append(svcs, docker.Service{Name: s, Replicas: max(1, v.Replicas(s)), Stateful: sut.Stateful(s)})
 		}
 		d, err := docker.Start(ctx, docker.Config{
-			Image: o.image, Services: svcs, Edges: edges, Gateway: sut.Gateway,
+			Image: o.image, Env: o.env, Services: svcs, Edges: edges, Gateway: sut.Gateway,
 			Policy: policyFile, Variant: v.Name, RunDir: runDir, Journal: j,
 			Restart: docker.RestartConfig{Never: o.noRestart, Delay: o.restartDelay}, Seed: o.seed,
 		})

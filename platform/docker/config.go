@@ -90,6 +90,10 @@ type Config struct {
 	RunID string
 	// AdminToken guards the instances' /admin API; default: random.
 	AdminToken string
+	// Env is added to each container's environment (KEY=VALUE), for
+	// example GAMEDAY_SHOP_HTTP=net/http (containers do not inherit the
+	// harness's environment).
+	Env []string
 	Restart    RestartConfig
 	// ReadyTimeout bounds the wait for one instance's /readyz (default 30s).
 	ReadyTimeout time.Duration

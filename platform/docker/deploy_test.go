@@ -52,3 +52,21 @@ func TestCloseWithItsContextDoneStillRemovesEverything(t *testing.T) {
 	}
 	assertRunGone(t, cli, d.RunID())
 }
+
+// Config.Env reaches the containers: with GAMEDAY_SHOP_HTTP=net/http every
+// instance is an ordinary net/http service, and the shop still works.
+func TestEnvReachesTheContainers(t *testing.T) {
+	d := deployShop(t, "naive", nil, func(c *Config) { c.Env = []string{"GAMEDAY_SHOP_HTTP=net/http"} })
+	if code, body := checkout(t, d, "u-env"); code != 200 && code != 201 {
+		t.Fatalf("checkout on net/http: %d %s", code, body)
+	}
+	for _, name := range []string{"gateway-0", "orders-0"} {
+		cid, err := d.ContainerID(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := logTail(context.Background(), d.cli, cid); !strings.Contains(out, "http=net/http") {
+			t.Errorf("%s's log does not say http=net/http:\n%s", name, out)
+		}
+	}
+}

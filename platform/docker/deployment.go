@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -312,7 +313,7 @@ func (d *Deployment) createAndStart(ctx context.Context, s Service, in *instance
 	resp, err := d.cli.ContainerCreate(ctx, &container.Config{
 		Image:        d.imageID,
 		Cmd:          d.args(s, in),
-		Env:          []string{faults.RunIDEnv + "=" + d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN=" + d.cfg.AdminToken, "GAMEDAY_INSTANCE=" + in.id},
+		Env:          append(slices.Clone(d.cfg.Env), faults.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id),
 		ExposedPorts: nat.PortSet{portKey: {}},
 		Labels:       d.labels(LabelService, s.Name, LabelInstance, in.id),
 	}, hc, &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
