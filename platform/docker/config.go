@@ -93,8 +93,8 @@ type Config struct {
 	// Env is added to each container's environment (KEY=VALUE), for
 	// example GAMEDAY_SHOP_HTTP=net/http (containers do not inherit the
 	// harness's environment).
-	Env []string
-	Restart    RestartConfig
+	Env     []string
+	Restart RestartConfig
 	// ReadyTimeout bounds the wait for one instance's /readyz (default 30s).
 	ReadyTimeout time.Duration
 	// StopGrace is how long Close (and a stop) waits after SIGTERM before
