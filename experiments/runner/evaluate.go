@@ -260,10 +260,11 @@ func (r *run) evaluateRecovery(ctx context.Context, q metrics.Querier, ps experi
 	}
 	start, _ := r.window(ps, ps.Intervals[0])
 	rec := reports.Recovery{Fault: ps.Fault, SLI: slo.Name, Bound: slo.RecoveryTime.Text}
+	until := total // the end of what is judged: the deadline, or where the run was cut
 	done := func(st reports.Status, reason string) {
 		ch := reports.RecoveryCheck(rec, st, reason)
 		ch.Name, ch.Query = pre.Name, query
-		ch.WindowStart, ch.WindowEnd = r.offset(start), r.offset(total)
+		ch.WindowStart, ch.WindowEnd = r.offset(start), r.offset(until)
 		r.mu.Lock()
 		r.record.Recovery = append(r.record.Recovery, rec)
 		r.mu.Unlock()
@@ -272,7 +273,6 @@ func (r *run) evaluateRecovery(ctx context.Context, q metrics.Querier, ps experi
 			r.fail(errext.Failed, "%s: %s", slo.Name, reason)
 		}
 	}
-	until := total
 	if cut := r.cutAt(); !cut.IsZero() && cut.Before(total) {
 		if !cut.After(start) {
 			done(reports.StatusNotEvaluated, fmt.Sprintf("not evaluated: %s at t=%s, before %s was reverted", r.endWord(), fmtOffset(r.offset(cut)), ps.Fault))

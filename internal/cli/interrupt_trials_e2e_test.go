@@ -54,13 +54,7 @@ func TestE2EInterruptTrialsJudgeOnlyWhatWasMeasured(t *testing.T) {
 		for i := range trials {
 			name := names[i%len(names)]
 			e := libtest.Load(t, name)
-			// Up to just past the first fault's end (faults start at 20-30 s):
-			// before, during and after a fault, never a whole 60-90 s run.
-			limit := 40 * time.Second
-			if total := e.TotalDuration(); total < limit {
-				limit = total
-			}
-			moment := 500*time.Millisecond + time.Duration(rng.Int63n(int64(limit)))
+			moment := trialMoment(t, e, (i+i/len(names))%4, rng)
 			t.Run(fmt.Sprintf("%02d-%s-at-%.1fs", i, name, moment.Seconds()), func(t *testing.T) {
 				t.Parallel()
 				c := newRunCLI(t)
@@ -139,4 +133,34 @@ func assertJudgedOnlyMeasured(t *testing.T, rec *reports.Run, e *experiments.Exp
 		}
 	}
 	return n
+}
+
+// trialMoment picks when to interrupt a scenario, in one of four classes so
+// that every scenario is cut, across the trials, at each kind of moment:
+// 0 before its first fault, 1 during it, 2 in the 10 s after its revert
+// (while a recovery is being watched), 3 anywhere in the first 40 s.
+// Within its class the moment is random.
+func trialMoment(t *testing.T, e *experiments.Experiment, class int, rng *rand.Rand) time.Duration {
+	t.Helper()
+	p, err := e.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := e.TotalDuration()
+	lo, hi := 500*time.Millisecond, min(40*time.Second, total)
+	if len(p.Faults) > 0 {
+		start, end := p.Faults[0].Start.D(), p.Faults[0].End.D()
+		switch class {
+		case 0:
+			hi = start
+		case 1:
+			lo, hi = start, max(end, start+time.Second)
+		case 2:
+			lo, hi = end, min(end+10*time.Second, total)
+		}
+	}
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(rng.Int63n(int64(hi-lo)))
 }
