@@ -69,8 +69,10 @@ func ReadChunked(br *bufio.Reader, keep *bytes.Buffer, limit int64) (int64, erro
 	}
 }
 
-// chunkLine returns the next line without its CRLF (a bare LF is accepted,
-// as net/http does); the line is valid until br is read again.
+// chunkLine returns the next line without its CRLF; a line that ends in a
+// bare LF is malformed (as net/http has it since Go 1.23: framing that two
+// readers could split differently is how requests get smuggled). The line is
+// valid until br is read again.
 func chunkLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	switch {
@@ -79,11 +81,11 @@ func chunkLine(br *bufio.Reader) ([]byte, error) {
 	case err != nil:
 		return nil, unexpected(err)
 	}
-	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
+	n := len(line)
+	if n < 2 || line[n-2] != '\r' {
+		return nil, fmt.Errorf("%w: chunk line ends with a bare LF", ErrMalformed)
 	}
-	return line, nil
+	return line[:n-2], nil
 }
 
 // discard skips n bytes (Discard takes an int; a chunk size may not fit).

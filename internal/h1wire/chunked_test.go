@@ -28,7 +28,6 @@ func TestReadChunked(t *testing.T) {
 		"5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n":      "hello, world",
 		"5;ext=1\r\nhello\r\n0;last\r\n\r\n":           "hello",
 		"5 \r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n":     "hello",
-		"5\nhello\n0\n\n":                              "hello", // bare LF, as net/http accepts
 		"A\r\n0123456789\r\n0\r\nA: 1\r\nB: 2\r\n\r\n": "0123456789",
 	}
 	for in, want := range good {
@@ -39,6 +38,8 @@ func TestReadChunked(t *testing.T) {
 	}
 	bad := map[string]error{
 		"5\r\nhelloXX0\r\n\r\n":            ErrMalformed, // the loadgen once skipped these two bytes unchecked
+		"5\nhello\n0\n\n":                  ErrMalformed, // bare LF: net/http refuses it too
+		"0\r\n\n":                          ErrMalformed,
 		"zz\r\n":                           ErrMalformed,
 		"-1\r\n":                           ErrMalformed,
 		"\r\n":                             ErrMalformed,
