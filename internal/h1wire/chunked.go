@@ -70,7 +70,7 @@ func ReadChunked(br *bufio.Reader, keep *bytes.Buffer, limit int64) (int64, erro
 }
 
 // chunkLine returns the next line without its CRLF; a line that ends in a
-// bare LF is malformed (as net/http has it since Go 1.23: framing that two
+// bare LF is malformed (as in net/http/internal's reader: framing that two
 // readers could split differently is how requests get smuggled). The line is
 // valid until br is read again.
 func chunkLine(br *bufio.Reader) ([]byte, error) {
