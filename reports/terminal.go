@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -63,9 +62,9 @@ func (r *Run) LoadSummary() string {
 			cancelled += iv.Cancelled
 		}
 	}
-	s := fmt.Sprintf("%s, %s (%s)", counted(n, "request"), counted(errs, "error"), fmtPct(pct(errs, n)))
+	s := fmt.Sprintf("%s, %s (%s)", plural(int(n), "request"), plural(int(errs), "error"), fmtPct(pct(errs, n)))
 	if d := r.loadSeconds(); d > 0 {
-		s = fmt.Sprintf("%s over %s (%s), %s (%s)", counted(n, "request"), fmtDuration(d), fmtRate(float64(n)/d), counted(errs, "error"), fmtPct(pct(errs, n)))
+		s = fmt.Sprintf("%s over %s (%s), %s (%s)", plural(int(n), "request"), fmtDuration(d), fmtRate(float64(n)/d), plural(int(errs), "error"), fmtPct(pct(errs, n)))
 	}
 	if _, hs, err := r.mergeHistograms(func(Histogram) string { return "" }); err == nil {
 		if m := hs[""]; m != nil && m.corrected != nil && m.corrected.TotalCount() > 0 {
@@ -111,13 +110,4 @@ func (r *Run) cancelled() int64 {
 		}
 	}
 	return n
-}
-
-// counted is "1 error", "0 errors", "4125 requests" (plain digits: the
-// terminal's lines are grepped).
-func counted(n int64, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.FormatInt(n, 10) + " " + word + "s"
 }
