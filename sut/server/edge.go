@@ -85,7 +85,9 @@ type edge struct {
 	defVal  []byte            // default fallback body
 }
 
-func newEdge(caller, callee string, urls []string, pol policy.EdgePolicy, hc *http.Client, m *metrics, fs *faultSet, clock resilience.Clock) (*edge, error) {
+// newEdge builds the edge to callee's replicas; with netHTTP every call
+// goes through hc, else http:// replicas get the shop's own client.
+func newEdge(caller, callee string, urls []string, pol policy.EdgePolicy, hc *http.Client, netHTTP bool, m *metrics, fs *faultSet, clock resilience.Clock) (*edge, error) {
 	e := &edge{
 		caller: caller, callee: callee, urls: urls, pol: pol, hc: hc, m: m, faults: fs, clock: clock,
 		lb:       resilience.NewBalancer(pol.LoadBalancing, rand.IntN),
@@ -94,7 +96,11 @@ func newEdge(caller, callee string, urls []string, pol policy.EdgePolicy, hc *ht
 		retryOn:  map[string]bool{},
 	}
 	for _, u := range urls {
-		e.h1 = append(e.h1, newH1Target(u))
+		var t *h1Target
+		if !netHTTP {
+			t = newH1Target(u)
+		}
+		e.h1 = append(e.h1, t)
 	}
 	if b := pol.Breaker; b != nil {
 		for i := range urls {

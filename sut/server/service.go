@@ -68,12 +68,9 @@ func newService(cfg Config) (*service, error) {
 		if len(urls) == 0 {
 			return nil, fmt.Errorf("service %s: no --upstream for %s", cfg.Service, callee)
 		}
-		e, err := newEdge(cfg.Service, callee, urls, cfg.Variant.Edge(cfg.Service, callee), hc, s.m, s.faults, resilience.SystemClock{})
+		e, err := newEdge(cfg.Service, callee, urls, cfg.Variant.Edge(cfg.Service, callee), hc, cfg.NetHTTP, s.m, s.faults, resilience.SystemClock{})
 		if err != nil {
 			return nil, err
-		}
-		if cfg.NetHTTP {
-			clear(e.h1) // every call through hc
 		}
 		e.log = s.log
 		s.edges[callee] = e

@@ -107,7 +107,7 @@ func testEdge(t *testing.T, pol policy.EdgePolicy, urls ...string) (*edge, *metr
 	if pol.LoadBalancing == "" {
 		pol.LoadBalancing = policy.RoundRobin
 	}
-	e, err := newEdge("catalog", "inventory", urls, pol, &http.Client{Transport: newTransport()}, m, newFaultSet(m), resilience.SystemClock{})
+	e, err := newEdge("catalog", "inventory", urls, pol, &http.Client{Transport: newTransport()}, false, m, newFaultSet(m), resilience.SystemClock{})
 	if err != nil {
 		t.Fatal(err)
 	}
