@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/internal/e2etest"
-
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -143,8 +143,8 @@ func runLibrary(t *testing.T, name, variant string) libraryRun {
 	start := time.Now()
 	out, err := runner.Run(ctx, runner.Options{
 		Experiment: e, YAML: string(data), RunsDir: t.TempDir(),
-		Platforms: map[string]runner.Platform{"local": runner.Local{Command: []string{sutBinary}}},
-		Journal:   journal, Out: &stdout, Version: "e2e",
+		Settings: platform.Settings{Command: []string{sutBinary}},
+		Journal:  journal, Out: &stdout, Version: "e2e",
 	})
 	if err != nil {
 		t.Fatalf("run %s with %s: %v", name, variant, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut/policy"
 )
 
@@ -206,7 +207,7 @@ type RecordingRule struct {
 
 // Defaults filled in by Parse.
 const (
-	DefaultRuntime        = "local"
+	DefaultRuntime        = platform.Default
 	DefaultVariant        = "resilient"
 	DefaultScrapeInterval = Duration(1e9)
 	DefaultConsecutive    = 5 // steps in a row within bound that count as recovered

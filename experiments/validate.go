@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/gameday/gameday/platform"
 )
 
 // Limits that keep a plan finite and a game day sane.
@@ -22,8 +24,6 @@ const (
 	MaxReplicas       = 10
 	minScrapeInterval = 100 * time.Millisecond
 	maxScrapeInterval = time.Minute
-	runtimeLocal      = "local"
-	runtimeDocker     = "docker"
 	pickFirst         = "first"
 	pickRandom        = "random"
 )
@@ -105,10 +105,12 @@ func (v *validator) metadata() {
 
 func (v *validator) runtime() {
 	s := &v.e.Spec
-	allowed := []string{runtimeLocal, runtimeDocker}
+	allowed := platform.Names()
 	switch {
 	case !s.Src.Has("runtime"):
 		s.Runtime = DefaultRuntime
+	case len(allowed) == 0:
+		v.add(s.Src.Value("runtime"), "spec.runtime %q: this program registers no runtimes (a Go program that validates experiments imports github.com/gameday/gameday/platform/runtimes)", s.Runtime)
 	case !slices.Contains(allowed, s.Runtime):
 		v.add(s.Src.Value("runtime"), "spec.runtime %q is not supported (allowed: %s)%s", s.Runtime, strings.Join(allowed, ", "), suggest(s.Runtime, allowed))
 	}

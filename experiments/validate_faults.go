@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut"
 )
 
@@ -52,8 +53,10 @@ func (v *validator) faults() [][]occurrence {
 		v.target(f, what, info, known)
 		if known {
 			v.params(f, what, info)
-			if rt := v.e.Spec.Runtime; len(info.Runtimes) > 0 && !slices.Contains(info.Runtimes, rt) {
-				v.add(f.Src.Value("type"), "%s: a %s fault is not available on the %s runtime (available on: %s)", what, f.Type, rt, strings.Join(info.Runtimes, ", "))
+			if name := v.e.Spec.Runtime; name != "" {
+				if rt, ok := platform.Lookup(name); ok && !platform.Supports(rt, info) {
+					v.add(f.Src.Value("type"), "%s: a %s fault is not available on the %s runtime (available on: %s)", what, f.Type, name, strings.Join(platform.RuntimesOf(info), ", "))
+				}
 			}
 		}
 		if !f.Src.Has("at") {

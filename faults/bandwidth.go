@@ -11,7 +11,6 @@ func init() {
 			{Name: "rate", Kind: KindRate, Required: true, Help: "bytes per second per connection, for example 100KB"},
 			directionParam,
 		},
-		Runtimes: linkRuntimes,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		lr, err := linkRuntime(rt)
 		if err != nil {

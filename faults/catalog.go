@@ -7,13 +7,15 @@ import (
 
 // Catalog markers delimit the generated part of docs/faults.md.
 const (
-	CatalogBegin = "<!-- catalog:begin (generated from faults.Types(); run `GAMEDAY_UPDATE_DOCS=1 go test ./faults -run TestDocs`) -->"
+	CatalogBegin = "<!-- catalog:begin (generated from faults.Types(); run `GAMEDAY_UPDATE_DOCS=1 go test ./platform/runtimes -run TestDocs`) -->"
 	CatalogEnd   = "<!-- catalog:end -->"
 )
 
 // CatalogMarkdown renders the fault catalog as a Markdown table: one row per
 // type with its class, runtimes and parameters (kind, default, help).
-func CatalogMarkdown() string {
+// runtimes lists the runtimes that support a type (the platform registry
+// derives it from their capabilities; faults knows no runtime).
+func CatalogMarkdown(runtimes func(TypeInfo) []string) string {
 	var b strings.Builder
 	b.WriteString("| type | acts on | runtimes | parameters | what it does |\n")
 	b.WriteString("|---|---|---|---|---|\n")
@@ -36,7 +38,7 @@ func CatalogMarkdown() string {
 		if len(ps) == 0 {
 			ps = []string{"none"}
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", t.Name, t.Class, strings.Join(t.Runtimes, ", "),
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", t.Name, t.Class, strings.Join(runtimes(t), ", "),
 			strings.ReplaceAll(strings.Join(ps, "<br>"), "|", "\\|"), t.Summary)
 	}
 	return b.String()

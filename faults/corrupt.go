@@ -11,7 +11,6 @@ func init() {
 			{Name: "probability", Kind: KindPercent, Default: "10%", Help: "chance that a chunk (one read of the proxy, up to 32 KiB) gets one bit flipped"},
 			directionParam,
 		},
-		Runtimes: linkRuntimes,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		lr, err := linkRuntime(rt)
 		if err != nil {

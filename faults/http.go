@@ -18,8 +18,7 @@ func init() {
 			{Name: "percent", Kind: KindPercent, Default: "100%", Help: "share of requests aborted"},
 			operationParam, edgeParam,
 		},
-		Runtimes: []string{"local", "docker"},
-		Check:    oneOfOperationOrEdge,
+		Check: oneOfOperationOrEdge,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		p := params(spec.Params)
 		st := p.int("status")
@@ -38,8 +37,7 @@ func init() {
 			{Name: "jitter", Kind: KindDuration, Default: "0s", Help: "uniform jitter around delay"},
 			operationParam, edgeParam,
 		},
-		Runtimes: []string{"local", "docker"},
-		Check:    oneOfOperationOrEdge,
+		Check: oneOfOperationOrEdge,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		p := params(spec.Params)
 		return newHTTPFault(spec, rt, HTTPFault{Operation: p["operation"], Edge: p["edge"], Delay: p.duration("delay"), Jitter: p.duration("jitter"), Percent: p.percent("percent")})

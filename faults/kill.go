@@ -17,7 +17,6 @@ func init() {
 			{Name: "restart", Kind: KindEnum, Enum: []string{"delay", "end", "never"}, Default: "delay", Help: "delay: restart after restartDelay (doubling on repeated kills, like a kubelet); end: stay dead until the fault ends; never: stay dead for the rest of the run"},
 			{Name: "restartDelay", Kind: KindDuration, Default: "1s", Help: "how long a killed instance stays down before its restart (restart: delay; 0s restarts at once)"},
 		},
-		Runtimes: []string{"local", "docker"},
 	}, newKill)
 }
 

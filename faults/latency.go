@@ -16,7 +16,6 @@ func init() {
 			{Name: "jitter", Kind: KindDuration, Default: "0s", Help: "uniform jitter around delay"},
 			directionParam,
 		},
-		Runtimes: linkRuntimes,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		lr, err := linkRuntime(rt)
 		if err != nil {

@@ -130,5 +130,3 @@ func direction(s string) proxy.Direction {
 	}
 	return d
 }
-
-var linkRuntimes = []string{"local", "docker"}

@@ -11,7 +11,6 @@ func init() {
 			{Name: "probability", Kind: KindPercent, Default: "10%", Help: "chance that a connection (drop-connection) or a chunk (blackhole) is lost"},
 			{Name: "mode", Kind: KindEnum, Enum: []string{"drop-connection", "blackhole"}, Default: "drop-connection", Help: "drop-connection closes connections; blackhole swallows chunks silently"},
 		},
-		Runtimes: linkRuntimes,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		lr, err := linkRuntime(rt)
 		if err != nil {

@@ -18,7 +18,6 @@ func init() {
 		Params: []Param{
 			{Name: "mode", Kind: KindEnum, Enum: []string{"refuse", "blackhole"}, Default: "refuse", Help: "refuse resets connections at once; blackhole accepts and never answers"},
 		},
-		Runtimes: linkRuntimes,
 	}, newPartition)
 }
 

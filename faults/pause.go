@@ -8,11 +8,10 @@ import (
 
 func init() {
 	register(TypeInfo{
-		Name:     "pause",
-		Summary:  "Freeze instances of a service (SIGSTOP) for the fault's duration, then thaw them (SIGCONT): the process holds its sockets but answers nothing.",
-		Class:    ClassProcess,
-		Params:   []Param{},
-		Runtimes: []string{"local", "docker"},
+		Name:    "pause",
+		Summary: "Freeze instances of a service (SIGSTOP) for the fault's duration, then thaw them (SIGCONT): the process holds its sockets but answers nothing.",
+		Class:   ClassProcess,
+		Params:  []Param{},
 	}, newPause)
 }
 

@@ -118,14 +118,19 @@ func ParseRate(s string) (int64, error) {
 	return int64(f * mult), nil
 }
 
-// TypeInfo describes a fault type: what it is called, what it acts on, its
-// parameters and which runtimes support it.
+// TypeInfo describes a fault type: what it is called, what it acts on and
+// its parameters. Which runtimes support it is not listed: a runtime does
+// when its deployments implement the capability the type needs (see
+// SupportedBy).
 type TypeInfo struct {
-	Name     string
-	Summary  string
-	Class    Class
-	Params   []Param
-	Runtimes []string // the runtimes that implement its capability: "local", "docker"
+	Name    string
+	Summary string
+	Class   Class
+	Params  []Param
+	// Needs, when set, says whether a runtime has the capability the type
+	// needs; unset, the class's interface decides (ProcessRuntime,
+	// LinkRuntime, HTTPRuntime).
+	Needs func(rt Runtime) bool
 	// Instant says the fault is one act with no duration of its own (a
 	// kill: what follows is the runtime's restart policy), so a plan may
 	// give it duration 0.
@@ -136,6 +141,26 @@ type TypeInfo struct {
 	// Check, when set, validates the parameters together (for rules such as
 	// "exactly one of a and b") after each was checked on its own.
 	Check func(params map[string]string) error
+}
+
+// SupportedBy says whether a fault of this type can act on rt: whether rt
+// implements the capability interface the type needs. rt may be a nil
+// pointer of a deployment type (a runtime's capabilities before it
+// deploys).
+func (t TypeInfo) SupportedBy(rt Runtime) bool {
+	if t.Needs != nil {
+		return t.Needs(rt)
+	}
+	var ok bool
+	switch t.Class {
+	case ClassProcess:
+		_, ok = rt.(ProcessRuntime)
+	case ClassLink:
+		_, ok = rt.(LinkRuntime)
+	case ClassHTTP:
+		_, ok = rt.(HTTPRuntime)
+	}
+	return ok
 }
 
 // Param returns the named parameter.

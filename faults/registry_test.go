@@ -10,8 +10,8 @@ func TestEveryTypeIsDescribedAndItsDefaultsAreValid(t *testing.T) {
 	var got []string
 	for _, ti := range Types() {
 		got = append(got, ti.Name)
-		if ti.Summary == "" || len(ti.Runtimes) == 0 || ti.Class == "" {
-			t.Errorf("%s: summary, runtimes and class are required", ti.Name)
+		if ti.Summary == "" || ti.Class == "" {
+			t.Errorf("%s: summary and class are required", ti.Name)
 		}
 		for _, p := range ti.Params {
 			if p.Help == "" {

@@ -10,7 +10,6 @@ func init() {
 		Params: []Param{
 			{Name: "probability", Kind: KindPercent, Default: "100%", Help: "chance that a connection is reset"},
 		},
-		Runtimes: linkRuntimes,
 	}, func(spec Spec, rt Runtime) (Fault, error) {
 		lr, err := linkRuntime(rt)
 		if err != nil {

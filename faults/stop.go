@@ -14,12 +14,12 @@ func init() {
 		Summary: "Stop a count or a percentage of a service's instances gracefully (SIGTERM: they drain in-flight requests and exit; SIGKILL after grace); " +
 			"the runtime starts them again at the fault's end, after a delay (a restart), or never.",
 		Class: ClassProcess,
+		Needs: func(rt Runtime) bool { _, ok := rt.(Stopper); return ok },
 		Params: []Param{
 			{Name: "restart", Kind: KindEnum, Enum: []string{"end", "delay", "never"}, Default: "end", Help: "end: stay stopped until the fault ends; delay: start again after restartDelay (a restart); never: stay stopped for the rest of the run"},
 			{Name: "restartDelay", Kind: KindDuration, Default: "0s", Help: "how long a stopped instance stays down before it starts again (restart: delay)"},
 			{Name: "grace", Kind: KindDuration, Default: "10s", Help: "how long an instance may drain after SIGTERM before SIGKILL"},
 		},
-		Runtimes: []string{"docker"},
 	}, newStop)
 }
 

@@ -107,7 +107,7 @@ type Environment struct {
 	Arch           string `json:"arch,omitempty"`
 	CPUs           int    `json:"cpus,omitempty"`
 	Hostname       string `json:"hostname,omitempty"`
-	Runtime        string `json:"runtime,omitempty"` // local | docker | kubernetes
+	Runtime        string `json:"runtime,omitempty"` // the runtime's name (spec.runtime: local, docker, …)
 	Image          string `json:"image,omitempty"`   // the shop's image ID (docker runtime)
 }
 

@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/internal/e2etest"
-	"github.com/gameday/gameday/internal/libtest"
-
 	"github.com/gameday/gameday/experiments/compare"
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/libtest"
+	"github.com/gameday/gameday/platform"
+	_ "github.com/gameday/gameday/platform/runtimes"
 	"github.com/gameday/gameday/reports"
 	"github.com/gameday/gameday/reports/stats"
 )
@@ -49,8 +50,8 @@ func TestNaiveVersusResilient(t *testing.T) {
 	res, err := compare.Run(ctx, compare.Options{
 		Experiment: e, Variants: []string{"naive", "resilient"}, Repeat: 4, Seed: 11, Dir: dir,
 		Runner: runner.Options{
-			Platforms: map[string]runner.Platform{"local": runner.Local{Command: []string{sutBinary}}},
-			Journal:   journal, Version: "e2e",
+			Settings: platform.Settings{Command: []string{sutBinary}},
+			Journal:  journal, Version: "e2e",
 		},
 		Stats: stats.Options{Seed: 1},
 		Out:   &out,

@@ -23,7 +23,9 @@ import (
 	"github.com/gameday/gameday/internal/dockertest"
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/libtest"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/docker"
+	_ "github.com/gameday/gameday/platform/runtimes"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -45,11 +47,11 @@ func TestPaymentSlowdownGivesTheSameVerdictsOnDockerAsOnLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	platforms := map[string]runner.Platform{"local": runner.Local{Command: []string{sutBin}}, "docker": runner.Docker{}}
+	settings := platform.Settings{Command: []string{sutBin}}
 	var diffs []string
 	for attempt := 1; attempt <= 2; attempt++ {
-		local := runSlowdown(t, cli, platforms, "local")
-		dock := runSlowdown(t, cli, platforms, "docker")
+		local := runSlowdown(t, cli, settings, "local")
+		dock := runSlowdown(t, cli, settings, "docker")
 		diffs = nil
 		for name, pass := range local {
 			if got, ok := dock[name]; !ok || got != pass {
@@ -70,7 +72,7 @@ func TestPaymentSlowdownGivesTheSameVerdictsOnDockerAsOnLocal(t *testing.T) {
 
 // runSlowdown runs payment-slowdown on one runtime, checks that nothing of
 // the run is left, and returns the verdict of each check by name.
-func runSlowdown(t *testing.T, cli *client.Client, platforms map[string]runner.Platform, rt string) map[string]bool {
+func runSlowdown(t *testing.T, cli *client.Client, settings platform.Settings, rt string) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
 	// CI runs payment-slowdown compressed (30 s of load at 40 req/s, the
@@ -96,7 +98,7 @@ func runSlowdown(t *testing.T, cli *client.Client, platforms map[string]runner.P
 	var stdout bytes.Buffer
 	start := time.Now()
 	out, err := runner.Run(rctx, runner.Options{
-		Experiment: e, YAML: string(data), RunsDir: t.TempDir(), Platforms: platforms,
+		Experiment: e, YAML: string(data), RunsDir: t.TempDir(), Settings: settings,
 		Journal: journal, Out: &stdout, Version: "e2e",
 	})
 	if err != nil {

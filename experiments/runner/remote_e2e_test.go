@@ -19,6 +19,8 @@ import (
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/errext"
 	"github.com/gameday/gameday/metrics"
+	"github.com/gameday/gameday/platform"
+	_ "github.com/gameday/gameday/platform/runtimes"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -60,8 +62,8 @@ func runRemoteScenario(t *testing.T, e *experiments.Experiment, promURL, sdPath 
 	var stdout bytes.Buffer
 	out, err := runner.Run(context.Background(), runner.Options{
 		Experiment: e, RunsDir: t.TempDir(),
-		Platforms: map[string]runner.Platform{"local": runner.Local{Command: []string{sutBinary}}},
-		Journal:   journal, Out: &stdout, Version: "e2e",
+		Settings: platform.Settings{Command: []string{sutBinary}},
+		Journal:  journal, Out: &stdout, Version: "e2e",
 		PrometheusURL: promURL, FileSD: sdPath,
 	})
 	if err != nil {

@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,35 +26,10 @@ import (
 	"github.com/gameday/gameday/internal/errext"
 	"github.com/gameday/gameday/loadgen"
 	"github.com/gameday/gameday/metrics"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/reports"
 	"github.com/gameday/gameday/sut/policy"
 )
-
-// Deployment is a running system under test, as the runner needs it. It is
-// also the faults.Runtime the fault timeline acts on.
-type Deployment interface {
-	faults.Runtime
-	GatewayURL() string
-	Targets() []metrics.Target
-	AdminToken() string
-	Close(ctx context.Context) error
-}
-
-// Platform deploys the system under test for one run.
-type Platform interface {
-	Deploy(ctx context.Context, d DeploySpec) (Deployment, error)
-}
-
-// DeploySpec is what a platform needs to deploy the shop for a run.
-type DeploySpec struct {
-	RunID      string
-	RunDir     string
-	Variant    *policy.Variant
-	PolicyFile string // the effective policy (variant + overrides), written by the runner
-	Journal    *faults.Journal
-	Seed       int64
-	Logger     *slog.Logger
-}
 
 // Options configure one run.
 type Options struct {
@@ -61,8 +38,13 @@ type Options struct {
 	YAML string
 	// RunsDir receives runs/<name>-<timestamp>/ (default "runs").
 	RunsDir string
-	// Platforms by runtime name ("local", "docker").
-	Platforms map[string]Platform
+	// Settings are the user's choices of how the runtime runs the shop
+	// (the command, the image, extra environment).
+	Settings platform.Settings
+	// Runtimes, when set, are the runtimes by name that this run may use
+	// instead of the platform registry (tests); the experiment must still
+	// name a registered runtime to pass validation.
+	Runtimes map[string]platform.Runtime
 	// Journal records fault intents and children for `gameday recover`.
 	Journal *faults.Journal
 	// PrometheusURL selects the remote metrics path; empty: embedded.
@@ -141,7 +123,7 @@ type run struct {
 	began   time.Time // when the run itself began (deploy)
 
 	store   metricsStore
-	dep     Deployment
+	dep     platform.Deployment
 	phases  *phaseRecorder
 	result  *loadgen.Result
 	events  []faults.Event
@@ -261,16 +243,16 @@ func (r *run) execute(ctx context.Context) {
 	}
 	defer client.Close()
 
-	platform, ok := r.o.Platforms[spec.Runtime]
+	rt, ok := r.runtime(spec.Runtime)
 	if !ok {
-		r.fail(errext.Invalid, "runtime %q is not available in this build (have: %s)", spec.Runtime, platformNames(r.o.Platforms))
+		r.fail(errext.Invalid, "runtime %q is not available in this build (have: %s)", spec.Runtime, strings.Join(r.runtimeNames(), ", "))
 		return
 	}
 	fmt.Fprintf(r.o.Out, "gameday: %s — deploying the shop (%s variant, %s runtime)\n", r.exp.Metadata.Name, v.Name, spec.Runtime)
-	dep, err := platform.Deploy(ctx, DeploySpec{
-		RunID: r.id, RunDir: r.dir, Variant: v, PolicyFile: policyFile,
-		Journal: r.o.Journal, Seed: r.seed, Logger: log,
-	})
+	ds := ShopSpec(v)
+	ds.Policy, ds.RunDir, ds.RunID = policyFile, r.dir, r.id
+	ds.Journal, ds.Seed, ds.Logger, ds.Settings = r.o.Journal, r.seed, log, r.o.Settings
+	dep, err := rt.Deploy(ctx, ds)
 	if err != nil {
 		if ctx.Err() != nil {
 			r.fail(errext.Interrupted, "interrupted while deploying")
@@ -548,13 +530,20 @@ func (r *run) recordAbort(a *metrics.Abort) {
 	r.fail(errext.Failed, "aborted at %.1fs: %s", at, r.record.Abort.Condition)
 }
 
-func platformNames(m map[string]Platform) string {
-	var names []string
-	for n := range m {
-		names = append(names, n)
+// runtime is the runtime of that name: from Options.Runtimes when set,
+// else from the platform registry.
+func (r *run) runtime(name string) (platform.Runtime, bool) {
+	if r.o.Runtimes != nil {
+		rt, ok := r.o.Runtimes[name]
+		return rt, ok
 	}
-	if len(names) == 0 {
-		return "none"
+	return platform.Lookup(name)
+}
+
+// runtimeNames lists the runtimes this run may use, sorted.
+func (r *run) runtimeNames() []string {
+	if r.o.Runtimes == nil {
+		return platform.Names()
 	}
-	return strings.Join(names, ", ")
+	return slices.Sorted(maps.Keys(r.o.Runtimes))
 }

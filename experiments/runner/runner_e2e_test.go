@@ -16,6 +16,8 @@ import (
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/platform"
+	_ "github.com/gameday/gameday/platform/runtimes"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -45,8 +47,8 @@ func runScenario(t *testing.T, ctx context.Context, file string, onEvent func(fa
 	var stdout bytes.Buffer
 	out, err := runner.Run(ctx, runner.Options{
 		Experiment: e, RunsDir: t.TempDir(),
-		Platforms: map[string]runner.Platform{"local": runner.Local{Command: []string{sutBinary}}},
-		Journal:   journal, Out: &stdout, Version: "e2e", OnFaultEvent: onEvent,
+		Settings: platform.Settings{Command: []string{sutBinary}},
+		Journal:  journal, Out: &stdout, Version: "e2e", OnFaultEvent: onEvent,
 	})
 	if err != nil {
 		t.Fatalf("run %s: %v", file, err)

@@ -5,18 +5,25 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gameday/gameday/experiments"
+	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/platform"
 )
 
-// refusingPlatform records what it was asked to deploy and refuses.
-type refusingPlatform struct{ got *DeploySpec }
+// refusingRuntime records what it was asked to deploy and refuses.
+type refusingRuntime struct{ got *platform.Spec }
 
-func (p *refusingPlatform) Deploy(_ context.Context, d DeploySpec) (Deployment, error) {
-	p.got = &d
+func (*refusingRuntime) Name() string                 { return "refusing" }
+func (*refusingRuntime) Summary() string              { return "refuses every deployment" }
+func (*refusingRuntime) Capabilities() faults.Runtime { return nil }
+
+func (p *refusingRuntime) Deploy(_ context.Context, s platform.Spec) (platform.Deployment, error) {
+	p.got = &s
 	return nil, errors.New("no deployment in this test")
 }
 
@@ -52,12 +59,12 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &refusingPlatform{}
+	p := &refusingRuntime{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := Run(ctx, Options{
 		Experiment: e, RunsDir: t.TempDir(),
-		Platforms: map[string]Platform{"local": p},
+		Runtimes: map[string]platform.Runtime{"local": p},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +75,19 @@ spec:
 	if p.got == nil {
 		t.Fatal("the platform was not asked to deploy")
 	}
-	v := p.got.Variant
-	if v.Name != "naive-scaled" || v.Replicas("payment") != 3 || v.Replicas("catalog") != 2 || v.Service("payment").Capacity.Workers != 32 {
-		t.Errorf("deployed %s with payment×%d (%d workers), catalog×%d; want naive-scaled, 3 (32), 2",
-			v.Name, v.Replicas("payment"), v.Service("payment").Capacity.Workers, v.Replicas("catalog"))
+	replicas := map[string]int{}
+	for _, sv := range p.got.Services {
+		replicas[sv.Name] = sv.Replicas
+	}
+	if p.got.Variant != "naive-scaled" || replicas["payment"] != 3 || replicas["catalog"] != 2 || replicas["gateway"] != 1 {
+		t.Errorf("deployed %s with %v; want naive-scaled with payment×3, catalog×2, gateway×1", p.got.Variant, replicas)
+	}
+	deployed, err := os.ReadFile(p.got.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(deployed), "workers: 32") {
+		t.Errorf("the deployed policy does not give payment 32 workers:\n%s", deployed)
 	}
 	if out.Run.Variant != "naive-scaled" || out.Run.Policy.Name != "naive-scaled" || out.Run.Policy.Hash != want.Hash() {
 		t.Errorf("record: variant %q, policy %q hash %s; want naive-scaled, naive-scaled, %s", out.Run.Variant, out.Run.Policy.Name, out.Run.Policy.Hash, want.Hash())
@@ -80,7 +96,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(b) != out.Run.Policy.YAML {
-		t.Error("policy.yaml differs from the record's policy")
+	if string(b) != out.Run.Policy.YAML || string(b) != string(deployed) {
+		t.Error("policy.yaml differs from the record's policy or from the deployed one")
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
-	"github.com/gameday/gameday/platform/docker"
+	"github.com/gameday/gameday/platform"
 )
 
 // newRecoverCommand reverts what crashed runs left behind, from the journal.
@@ -38,18 +38,28 @@ summary.md are rendered from what was measured. Safe to run at any time.`,
 			if err != nil {
 				return errext.WithExitCode(err, errext.Platform)
 			}
-			// The Docker runtime's records (paused containers, packet
-			// filters, a run's containers) need the engine; without it they
-			// are reported and kept for a later recover.
 			// A run record left "running" is closed as crashed, and its
 			// reports rendered from what was measured.
 			handlers := []faults.UndoHandler{&runner.RecordCloser{Now: gs.Now}}
-			pctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
-			cli, derr := docker.NewClient(pctx)
-			cancel()
-			if derr == nil {
-				defer cli.Close()
-				handlers = append(handlers, &docker.Recoverer{Client: cli})
+			// Each runtime with records of its own kinds (the Docker
+			// runtime's paused containers, packet filters, a run's
+			// containers) adds its handler; one whose engine does not
+			// answer adds none, and its records are reported and kept for
+			// a later recover.
+			for _, name := range platform.Names() {
+				rt, _ := platform.Lookup(name)
+				rc, ok := rt.(platform.Recoverer)
+				if !ok {
+					continue
+				}
+				pctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
+				h, release, rerr := rc.Recovery(pctx)
+				cancel()
+				if rerr != nil {
+					continue
+				}
+				defer release()
+				handlers = append(handlers, h)
 			}
 			rec, err := faults.Recover(cmd.Context(), j, handlers...)
 			w := gs.Stdout

@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday/gameday/internal/errext"
+	// The runtimes built into gameday register themselves.
+	_ "github.com/gameday/gameday/platform/runtimes"
 )
 
 // newRootCommand assembles the command tree. Each command lives in its own

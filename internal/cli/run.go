@@ -13,6 +13,7 @@ import (
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut/policy"
 )
 
@@ -41,7 +42,7 @@ fired; 2 invalid input; 3 the platform failed (deploy, inject or revert);
 		RunE: func(_ *cobra.Command, args []string) error { return runGameday(gs, args[0], f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.runtime, "runtime", "", "override spec.runtime (local|docker)")
+	fl.StringVar(&f.runtime, "runtime", "", "override spec.runtime: "+strings.Join(platform.Names(), ", "))
 	fl.StringVar(&f.variant, "variant", "", "run another variant: an inline one of the file's spec.variants, or one of the shop's ("+strings.Join(policy.Names(), ", ")+")")
 	fl.Int64Var(&f.seed, "seed", 0, "override the load's seed (deterministic mix, targets and jitter)")
 	fl.StringVar(&f.prometheus, "prometheus", "", "query this Prometheus (URL) instead of the embedded engine; it must read the targets file (--file-sd) and load gameday's recording rules (docs/prometheus.md)")
@@ -58,7 +59,14 @@ func runGameday(gs *GlobalState, arg string, f runFlags) error {
 		return silentError{errext.WithExitCode(err, errext.Invalid)}
 	}
 	if f.runtime != "" {
-		e.Spec.Runtime = f.runtime
+		if err := e.SetRuntime(f.runtime); err != nil {
+			var list experiments.ErrorList
+			if errors.As(err, &list) {
+				fmt.Fprintf(gs.Stderr, "--runtime %s:\n%s\n", f.runtime, list.Error())
+				return silentError{errext.WithExitCode(err, errext.Invalid)}
+			}
+			return errext.WithExitCode(fmt.Errorf("--runtime: %w", err), errext.Invalid)
+		}
 	}
 	if f.variant != "" {
 		if _, err := e.ResolveVariant(f.variant); err != nil {
@@ -101,7 +109,7 @@ func runGameday(gs *GlobalState, arg string, f runFlags) error {
 }
 
 // runnerBase is what every command that runs game days shares: the
-// platforms (the shop is this binary's `sut serve`), the fault journal in
+// runtime settings (the shop is this binary's `sut serve`), the fault journal in
 // the state directory, live output and logging.
 func runnerBase(gs *GlobalState, verbose bool) (runner.Options, error) {
 	journal, err := faults.OpenJournal(gs.StateDir())
@@ -117,11 +125,8 @@ func runnerBase(gs *GlobalState, verbose bool) (runner.Options, error) {
 		level = slog.LevelInfo
 	}
 	return runner.Options{
-		Platforms: map[string]runner.Platform{
-			"local":  runner.Local{Command: []string{exe, "sut"}},
-			"docker": runner.Docker{Env: shopEnv(gs)},
-		},
-		Journal: journal, Out: gs.Stdout, TTY: gs.StdoutIsTTY, Version: buildVersion(),
+		Settings: platform.Settings{Command: []string{exe, "sut"}, Env: shopEnv(gs)},
+		Journal:  journal, Out: gs.Stdout, TTY: gs.StdoutIsTTY, Version: buildVersion(),
 		Logger: slog.New(slog.NewTextHandler(gs.Stderr, &slog.HandlerOptions{Level: level})),
 		Now:    gs.Now,
 	}, nil

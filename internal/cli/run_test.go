@@ -170,3 +170,31 @@ func TestInlineVariantsCLI(t *testing.T) {
 		t.Errorf("the inline variant was refused:\n%s", errOut)
 	}
 }
+
+// --runtime moves the experiment to another runtime with the checks that
+// spec.runtime gets: an unknown runtime, or one that cannot inject a fault
+// of the file (stop is the docker runtime's), is refused before anything
+// starts, naming the fault and the runtimes that can.
+func TestRunRuntimeFlagIsValidated(t *testing.T) {
+	dir := t.TempDir()
+	writeExperiment(t, dir, "stop.yaml", `apiVersion: gameday/v1
+kind: Experiment
+metadata: {name: stop-on-docker}
+spec:
+  runtime: docker
+  load:
+    stages: [{duration: 20s, rate: 10}]
+    mix: [{name: browse, request: GET /api/products}]
+  faults:
+    - {name: stop-payment, type: stop, target: {service: payment}, at: 5s, duration: 5s}
+`)
+	code, _, errOut := experimentsCLI(t, dir, "run", "--out", "runs", "--runtime", "local", "stop.yaml")
+	if want := "stop.yaml:10:34: spec.faults[0]: a stop fault is not available on the local runtime (available on: docker)"; code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("--runtime local: exit %d, want 2 and %q; stderr:\n%s", code, want, errOut)
+	}
+	code, _, errOut = experimentsCLI(t, dir, "run", "--out", "runs", "--runtime", "dokcer", "stop.yaml")
+	if want := `--runtime: runtime "dokcer" is not available (allowed: local, docker); did you mean "docker"?`; code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("--runtime dokcer: exit %d, want 2 and %q; stderr:\n%s", code, want, errOut)
+	}
+	assertNoRunDir(t, dir)
+}

@@ -14,11 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
-	"github.com/gameday/gameday/metrics"
-	"github.com/gameday/gameday/platform/docker"
-	"github.com/gameday/gameday/platform/local"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut"
 	"github.com/gameday/gameday/sut/policy"
 	"github.com/gameday/gameday/sut/server"
@@ -46,7 +45,6 @@ type sutUpOptions struct {
 	noRestart    bool
 	faults       []string
 	seed         int64
-	env          []string // added to the containers' environment (shopEnv)
 }
 
 // shopEnv is what of the harness's environment the shop's instances get
@@ -88,8 +86,8 @@ pause:payment; see docs/faults.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSUTUp(cmd.Context(), gs, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.runtime, "runtime", "local", "where the shop runs: local (child processes) or docker (containers)")
-	f.StringVar(&o.image, "image", "", "--runtime docker: the shop's image (default "+docker.DefaultImage+")")
+	f.StringVar(&o.runtime, "runtime", platform.Default, "where the shop runs: "+strings.Join(platform.Names(), ", ")+" (see docs/runtimes.md)")
+	f.StringVar(&o.image, "image", "", "the shop's image, on runtimes that run one ("+imageDefaults()+")")
 	f.StringVar(&o.variant, "variant", "resilient", "shop variant: "+strings.Join(policy.Names(), ", "))
 	f.StringArrayVar(&o.replicas, "replicas", nil, "replica count of a service, SERVICE=N (repeatable)")
 	f.StringVar(&o.runDir, "run-dir", "", "directory for the policy, logs, data and admin token (default runs/sut-up-TIMESTAMP under the working directory)")
@@ -131,11 +129,12 @@ func parseFaultFlag(s string, i int, seed int64) (faults.Spec, error) {
 }
 
 func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error) {
-	switch {
-	case o.runtime != "local" && o.runtime != "docker":
-		return errext.Errorf(errext.Invalid, "--runtime %q: want local or docker", o.runtime)
-	case o.image != "" && o.runtime != "docker":
-		return errext.Errorf(errext.Invalid, "--image is for --runtime docker (the local runtime runs this binary)")
+	rt, ok := platform.Lookup(o.runtime)
+	if !ok {
+		return errext.Errorf(errext.Invalid, "--runtime %q: want one of %s", o.runtime, strings.Join(platform.Names(), ", "))
+	}
+	if _, runsImage := rt.(platform.ImageRuntime); o.image != "" && !runsImage {
+		return errext.Errorf(errext.Invalid, "--image is for runtimes that run an image (%s); the %s runtime runs this binary", imageDefaults(), o.runtime)
 	}
 	v, err := policy.Load(o.variant)
 	if err != nil {
@@ -224,8 +223,11 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	}()
 
 	fmt.Fprintf(gs.Stderr, "starting the shop (variant %s, runtime %s): its policy, logs and data go to %s …\n", v.Name, o.runtime, runDir)
-	o.env = shopEnv(gs)
-	d, err := startShop(runCtx, o, v, exe, policyFile, runDir, j)
+	spec := runner.ShopSpec(v)
+	spec.Policy, spec.RunDir, spec.Journal, spec.Seed = policyFile, runDir, j, o.seed
+	spec.Restart = platform.RestartConfig{Never: o.noRestart, Delay: o.restartDelay}
+	spec.Settings = platform.Settings{Command: []string{exe, "sut"}, Image: o.image, Env: shopEnv(gs)}
+	d, err := rt.Deploy(runCtx, spec)
 	if err != nil {
 		if runCtx.Err() != nil {
 			return errext.WithExitCode(errors.New("interrupted while starting; everything started was stopped"), errext.Interrupted)
@@ -256,7 +258,7 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 		if cerr := errors.Join(errs...); cerr != nil && err == nil {
 			err = errext.WithExitCode(cerr, errext.Platform)
 		}
-		fmt.Fprintf(gs.Stderr, "stopped %d instances; logs in %s\n", d.instances(), filepath.Join(runDir, "logs"))
+		fmt.Fprintf(gs.Stderr, "stopped %d instances; logs in %s\n", spec.Instances(), filepath.Join(runDir, "logs"))
 		if r != nil {
 			panic(r)
 		}
@@ -266,7 +268,7 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	}
 	printUp(gs, d, tokenFile)
 	if len(specs) > 0 {
-		tl := &faults.Timeline{Runtime: d.upShop, Journal: j, RunID: d.RunID()}
+		tl := &faults.Timeline{Runtime: d, Journal: j, RunID: d.RunID()}
 		for _, s := range specs {
 			tl.Faults = append(tl.Faults, faults.Planned{Spec: s, Duration: 100 * 365 * 24 * time.Hour})
 		}
@@ -288,74 +290,20 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	return nil
 }
 
-// upShop is what `sut up` needs of a running shop, on either runtime.
-type upShop interface {
-	faults.Runtime
-	GatewayURLs() []string
-	RunID() string
-	AdminToken() string
-	Close(ctx context.Context) error
-}
-
-// upDeployment is a running shop and its runtime's own listings. Faults get
-// upShop itself, whose dynamic type is the runtime's deployment: they find
-// the optional interfaces (process, link, HTTP faults) on it.
-type upDeployment struct {
-	upShop
-	targets   []metrics.Target
-	instances func() int
-}
-
-// startShop starts every instance of v on o.runtime and waits until all are
-// ready.
-func startShop(ctx context.Context, o *sutUpOptions, v *policy.Variant, exe, policyFile, runDir string, j *faults.Journal) (*upDeployment, error) {
-	var edges []faults.Edge
-	for _, e := range sut.Edges() {
-		edges = append(edges, faults.Edge{From: e.From, To: e.To})
+// imageDefaults lists the runtimes that run an image, each with its
+// default image.
+func imageDefaults() string {
+	var out []string
+	for _, n := range platform.Names() {
+		rt, _ := platform.Lookup(n)
+		if ir, ok := rt.(platform.ImageRuntime); ok {
+			out = append(out, n+": default "+ir.DefaultImage())
+		}
 	}
-	switch o.runtime {
-	case "docker":
-		var svcs []docker.Service
-		for _, s := range sut.Services() {
-			svcs = append(svcs, docker.Service{Name: s, Replicas: max(1, v.Replicas(s)), Stateful: sut.Stateful(s)})
-		}
-		d, err := docker.Start(ctx, docker.Config{
-			Image: o.image, Env: o.env, Services: svcs, Edges: edges, Gateway: sut.Gateway,
-			Policy: policyFile, Variant: v.Name, RunDir: runDir, Journal: j,
-			Restart: docker.RestartConfig{Never: o.noRestart, Delay: o.restartDelay}, Seed: o.seed,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return &upDeployment{upShop: d, targets: targetsOf(d.Targets()), instances: func() int { return len(d.Status()) }}, nil
-	default:
-		var svcs []local.Service
-		for _, s := range sut.Services() {
-			svcs = append(svcs, local.Service{Name: s, Replicas: max(1, v.Replicas(s))})
-		}
-		d, err := local.Start(ctx, local.Config{
-			Command: []string{exe, "sut"}, Services: svcs, Edges: edges, Gateway: sut.Gateway,
-			Policy: policyFile, Variant: v.Name, RunDir: runDir, Journal: j,
-			Restart: local.RestartConfig{Never: o.noRestart, Delay: o.restartDelay}, Seed: o.seed,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return &upDeployment{upShop: d, targets: targetsOf(d.Targets()), instances: func() int { return len(d.Status()) }}, nil
+	if len(out) == 0 {
+		return "none in this build"
 	}
-}
-
-// targetsOf converts a runtime's scrape targets (local.Target,
-// docker.Target: the fields of metrics.Target) to the metrics package's.
-func targetsOf[T ~struct {
-	Job, Instance, URL string
-	Labels             map[string]string
-}](ts []T) []metrics.Target {
-	out := make([]metrics.Target, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, metrics.Target(t))
-	}
-	return out
+	return strings.Join(out, "; ")
 }
 
 // adminTokenFile holds the shop's admin token in the run directory, mode
@@ -383,14 +331,14 @@ func writeSecret(path, s string) error {
 	return nil
 }
 
-func printUp(gs *GlobalState, d *upDeployment, tokenFile string) {
+func printUp(gs *GlobalState, d platform.Deployment, tokenFile string) {
 	w := gs.Stdout
 	for _, u := range d.GatewayURLs() {
 		fmt.Fprintf(w, "gateway  %s\n", u)
 	}
 	fmt.Fprintf(w, "run-id   %s\n", d.RunID())
 	fmt.Fprintf(w, "admin    %s\n", tokenFile)
-	for _, t := range d.targets {
+	for _, t := range d.Targets() {
 		fmt.Fprintf(w, "metrics  %-12s %-13s %s\n", t.Job, t.Instance, t.URL)
 	}
 }

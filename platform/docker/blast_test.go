@@ -15,6 +15,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
@@ -97,7 +98,7 @@ func TestAForeignContainerIsUntouchedByEveryFault(t *testing.T) {
 	}
 	var injected []faults.Fault
 	for _, info := range faults.Types() {
-		if !slices.Contains(info.Runtimes, "docker") {
+		if !platform.Supports(Runtime{}, info) {
 			continue
 		}
 		spec, ok := specs[info.Name]

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
@@ -45,23 +46,13 @@ const (
 	dataPath = "/data"
 )
 
-// Service is one service to deploy, how many instances it gets and whether
-// it keeps durable state (then its replicas share a named volume at /data,
-// as replicas behind one database would).
-type Service struct {
-	Name     string
-	Replicas int
-	Stateful bool
-}
+// Service is one service to deploy (the platform contract's).
+type Service = platform.Service
 
-// RestartConfig is what happens to an instance whose container exits on its
-// own (or is killed by a kill fault with restart "delay"): restarted after
-// Delay, doubling for each restart in a row up to MaxDelay, the count reset
-// once it ran for ResetAfter (a kubelet's CrashLoopBackOff, shorter).
-// Fields: Never bool; Delay (default 1s), MaxDelay (default 30s),
-// ResetAfter (default 10s) time.Duration. It is the same type as
-// local.RestartConfig.
-type RestartConfig = fleet.RestartConfig
+// RestartConfig is what happens to an instance that exits on its own (or
+// is killed by a kill fault with restart "delay"); see
+// platform.RestartConfig.
+type RestartConfig = platform.RestartConfig
 
 // Config describes a Docker deployment of the shop.
 type Config struct {
@@ -112,9 +103,7 @@ func (c *Config) defaults() error {
 	}
 	cm := fleet.Common{Gateway: c.Gateway, RunDir: c.RunDir, RunID: c.RunID, AdminToken: c.AdminToken,
 		Restart: c.Restart, ReadyTimeout: c.ReadyTimeout, StopGrace: c.StopGrace}
-	err := cm.Defaults(fleet.Specs(c.Services, Service.spec), c.Edges, "docker", 30*time.Second)
+	err := cm.Defaults(c.Services, c.Edges, Name, 30*time.Second)
 	c.Gateway, c.RunID, c.AdminToken, c.Restart, c.ReadyTimeout, c.StopGrace = cm.Gateway, cm.RunID, cm.AdminToken, cm.Restart, cm.ReadyTimeout, cm.StopGrace
 	return err
 }
-
-func (s Service) spec() fleet.Service { return fleet.Service{Name: s.Name, Replicas: s.Replicas} }

@@ -26,12 +26,9 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
-
-// Target is one Prometheus scrape target (fields Job, Instance, URL and
-// Labels). It is the same type as local.Target.
-type Target = fleet.Target
 
 // Instance states.
 const (
@@ -96,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
-	ordered, err := fleet.Order(cfg.Services, Service.spec, cfg.Edges)
+	ordered, err := fleet.Order(cfg.Services, cfg.Edges)
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
@@ -107,7 +104,7 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 		cfg:       cfg,
 		cli:       cfg.Client,
 		client:    &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
-		graph:     fleet.NewGraph(fleet.Specs(cfg.Services, Service.spec), cfg.Edges, cfg.Gateway),
+		graph:     fleet.NewGraph(cfg.Services, cfg.Edges, cfg.Gateway),
 		instances: map[string][]*instance{},
 		links:     map[faults.Edge][]faults.Link{},
 		netName:   "gameday-" + cfg.RunID,
@@ -218,7 +215,7 @@ func (d *Deployment) deploy(ctx context.Context, ordered []Service) error {
 			}
 		}
 	}
-	for _, level := range fleet.Levels(ordered, Service.spec, d.cfg.Edges) {
+	for _, level := range fleet.Levels(ordered, d.cfg.Edges) {
 		if err := d.startLevel(ctx, level); err != nil {
 			return err
 		}
@@ -467,7 +464,7 @@ func (d *Deployment) close(ctx context.Context) error {
 }
 
 // Name implements faults.Runtime.
-func (d *Deployment) Name() string { return "docker" }
+func (d *Deployment) Name() string { return Name }
 
 // RunID is the run id every container, network and volume is labelled with.
 func (d *Deployment) RunID() string { return d.cfg.RunID }
@@ -506,10 +503,10 @@ func (d *Deployment) GatewayURLs() []string {
 // Targets lists every instance's /metrics through its stable control
 // address on the host (a plain proxy to the port the container publishes
 // on 127.0.0.1, re-pointed when a restart publishes another port).
-func (d *Deployment) Targets() []Target {
-	var out []Target
+func (d *Deployment) Targets() []metrics.Target {
+	var out []metrics.Target
 	for _, in := range d.all {
-		out = append(out, fleet.MetricsTarget(in.service, in.id, in.ctl.Addr(), "docker"))
+		out = append(out, fleet.MetricsTarget(in.service, in.id, in.ctl.Addr(), Name))
 	}
 	return out
 }

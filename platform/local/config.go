@@ -11,23 +11,17 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
-// Service is one service to deploy and how many instances it gets.
-type Service struct {
-	Name     string
-	Replicas int
-}
+// Service is one service to deploy (the platform contract's).
+type Service = platform.Service
 
 // RestartConfig is what happens to an instance that exits on its own (or
-// is killed by a kill fault with restart "delay"): restarted after Delay,
-// doubling for each restart in a row up to MaxDelay (like a kubelet's
-// CrashLoopBackOff), the count reset once an instance ran for ResetAfter.
-// Fields: Never bool; Delay (default 1s), MaxDelay (default 30s),
-// ResetAfter (default 10s) time.Duration. It is the same type as
-// docker.RestartConfig.
-type RestartConfig = fleet.RestartConfig
+// is killed by a kill fault with restart "delay"); see
+// platform.RestartConfig.
+type RestartConfig = platform.RestartConfig
 
 // Config describes a local deployment.
 type Config struct {
@@ -80,9 +74,7 @@ func (c *Config) defaults() error {
 	}
 	cm := fleet.Common{Gateway: c.Gateway, RunDir: c.RunDir, RunID: c.RunID, AdminToken: c.AdminToken,
 		Restart: c.Restart, ReadyTimeout: c.ReadyTimeout, StopGrace: c.StopGrace}
-	err := cm.Defaults(fleet.Specs(c.Services, Service.spec), c.Edges, "local", 20*time.Second)
+	err := cm.Defaults(c.Services, c.Edges, Name, 20*time.Second)
 	c.Gateway, c.RunID, c.AdminToken, c.Restart, c.ReadyTimeout, c.StopGrace = cm.Gateway, cm.RunID, cm.AdminToken, cm.Restart, cm.ReadyTimeout, cm.StopGrace
 	return err
 }
-
-func (s Service) spec() fleet.Service { return fleet.Service{Name: s.Name, Replicas: s.Replicas} }

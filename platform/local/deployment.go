@@ -15,12 +15,9 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
-
-// Target is one Prometheus scrape target (fields Job, Instance, URL and
-// Labels). It is the same type as docker.Target.
-type Target = fleet.Target
 
 // Instance states.
 const (
@@ -81,7 +78,7 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
-	ordered, err := fleet.Order(cfg.Services, Service.spec, cfg.Edges)
+	ordered, err := fleet.Order(cfg.Services, cfg.Edges)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -96,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 		client:    &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 		ctx:       sctx,
 		cancel:    cancel,
-		graph:     fleet.NewGraph(fleet.Specs(cfg.Services, Service.spec), cfg.Edges, cfg.Gateway),
+		graph:     fleet.NewGraph(cfg.Services, cfg.Edges, cfg.Gateway),
 		instances: map[string][]*instance{},
 		links:     map[faults.Edge][]*proxy.Proxy{},
 	}
@@ -296,7 +293,7 @@ func (d *Deployment) close(ctx context.Context) error {
 }
 
 // Name implements faults.Runtime.
-func (d *Deployment) Name() string { return "local" }
+func (d *Deployment) Name() string { return Name }
 
 // RunID is the run id every child carries in GAMEDAY_RUN_ID.
 func (d *Deployment) RunID() string { return d.cfg.RunID }
@@ -334,10 +331,10 @@ func (d *Deployment) EdgeURLs(from, to string) []string {
 
 // Targets lists every instance's /metrics through its stable control
 // address, which survives restarts.
-func (d *Deployment) Targets() []Target {
-	var out []Target
+func (d *Deployment) Targets() []metrics.Target {
+	var out []metrics.Target
 	for _, in := range d.all {
-		out = append(out, fleet.MetricsTarget(in.service, in.id, in.ctl.Addr(), "local"))
+		out = append(out, fleet.MetricsTarget(in.service, in.id, in.ctl.Addr(), Name))
 	}
 	return out
 }

@@ -29,7 +29,7 @@ func standIn(t *testing.T, mod func(*Config)) (*Deployment, *faults.Journal) {
 	cfg := Config{
 		Command:  []string{os.Args[0]},
 		Env:      []string{"LOCAL_TEST_CHILD=1"},
-		Services: []Service{{"gateway", 1}, {"orders", 1}, {"payment", 2}},
+		Services: []Service{{Name: "gateway", Replicas: 1}, {Name: "orders", Replicas: 1}, {Name: "payment", Replicas: 2}},
 		Edges:    []faults.Edge{{From: "gateway", To: "orders"}, {From: "orders", To: "payment"}},
 		Variant:  "naive",
 		RunDir:   t.TempDir(),

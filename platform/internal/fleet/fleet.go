@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/metrics"
 )
 
 // Common is the part of a runtime's Config that every runtime has: the call
@@ -54,7 +55,7 @@ func (c *Common) Defaults(services []Service, edges []faults.Edge, runIDPrefix s
 	if c.AdminToken == "" {
 		c.AdminToken = RandomHex(16)
 	}
-	c.Restart = c.Restart.withDefaults()
+	c.Restart = restartDefaults(c.Restart)
 	if c.ReadyTimeout <= 0 {
 		c.ReadyTimeout = readyTimeout
 	}
@@ -79,19 +80,11 @@ func Seed(seed int64, name string) int64 {
 	return seed ^ int64(h.Sum64())
 }
 
-// Target is one Prometheus scrape target.
-type Target struct {
-	Job      string
-	Instance string
-	URL      string
-	Labels   map[string]string
-}
-
 // MetricsTarget is the scrape target of an instance whose /metrics is at
 // addr (host:port): job the service, instance the instance id, and the
 // label runtime. The shop's own series already carry service, so only what
 // they lack is added.
-func MetricsTarget(service, id, addr, runtime string) Target {
-	return Target{Job: service, Instance: id, URL: "http://" + addr + "/metrics",
+func MetricsTarget(service, id, addr, runtime string) metrics.Target {
+	return metrics.Target{Job: service, Instance: id, URL: "http://" + addr + "/metrics",
 		Labels: map[string]string{"runtime": runtime}}
 }

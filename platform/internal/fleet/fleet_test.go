@@ -9,7 +9,7 @@ import (
 	"github.com/gameday/gameday/faults"
 )
 
-var shop = []Service{{"gateway", 1}, {"orders", 2}, {"payment", 1}}
+var shop = []Service{{Name: "gateway", Replicas: 1}, {Name: "orders", Replicas: 2}, {Name: "payment", Replicas: 1}}
 var shopEdges = []faults.Edge{{From: "gateway", To: "orders"}, {From: "orders", To: "payment"}}
 
 func TestDefaultsFillInWhatIsUnset(t *testing.T) {
@@ -64,7 +64,7 @@ func TestDefaultsRefuseABadTopology(t *testing.T) {
 	}{
 		{nil, nil, "", "d", "no services"},
 		{shop, shopEdges, "", "", "no run directory"},
-		{[]Service{{"gateway", 1}, {"orders", 0}}, nil, "", "d", "service orders: 0 replicas"},
+		{[]Service{{Name: "gateway", Replicas: 1}, {Name: "orders", Replicas: 0}}, nil, "", "d", "service orders: 0 replicas"},
 		{shop, shopEdges, "front", "d", `gateway "front" is not among`},
 		{shop, append(shopEdges, faults.Edge{From: "orders", To: "stock"}), "", "d", "edge orders→stock names a service that is not deployed"},
 	} {

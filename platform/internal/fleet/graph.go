@@ -6,23 +6,11 @@ import (
 	"strings"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/platform"
 )
 
-// Service is a service as the call graph sees it: its name and how many
-// instances it gets. A runtime's own service type maps to it (Specs).
-type Service struct {
-	Name     string
-	Replicas int
-}
-
-// Specs maps a runtime's services to the graph's.
-func Specs[S any](services []S, spec func(S) Service) []Service {
-	out := make([]Service, 0, len(services))
-	for _, s := range services {
-		out = append(out, spec(s))
-	}
-	return out
-}
+// Service is a service to deploy, as the platform contract has it.
+type Service = platform.Service
 
 // Check checks a deployment's call graph: every service has at least one
 // replica, the gateway is among the services and every edge joins two of
@@ -49,13 +37,13 @@ func Check(services []Service, edges []faults.Edge, gateway string) error {
 // Order returns the services callees first (a depth-first walk along the
 // edges, in the order given), so that every callee is up before its
 // callers start; a call cycle is an error.
-func Order[S any](services []S, spec func(S) Service, edges []faults.Edge) ([]S, error) {
-	byName := map[string]S{}
+func Order(services []Service, edges []faults.Edge) ([]Service, error) {
+	byName := map[string]Service{}
 	for _, s := range services {
-		byName[spec(s).Name] = s
+		byName[s.Name] = s
 	}
 	state := map[string]int{} // 1 visiting, 2 done
-	var out []S
+	var out []Service
 	var visit func(string) error
 	visit = func(n string) error {
 		switch state[n] {
@@ -77,7 +65,7 @@ func Order[S any](services []S, spec func(S) Service, edges []faults.Edge) ([]S,
 		return nil
 	}
 	for _, s := range services {
-		if err := visit(spec(s).Name); err != nil {
+		if err := visit(s.Name); err != nil {
 			return nil, err
 		}
 	}
@@ -88,11 +76,11 @@ func Order[S any](services []S, spec func(S) Service, edges []faults.Edge) ([]S,
 // their distance from the leaves of the call graph: every callee of a
 // service is in an earlier level, so the services of one level can start
 // together.
-func Levels[S any](ordered []S, spec func(S) Service, edges []faults.Edge) [][]S {
+func Levels(ordered []Service, edges []faults.Edge) [][]Service {
 	depth := map[string]int{}
-	var out [][]S
+	var out [][]Service
 	for _, s := range ordered { // callees first: their depth is known
-		name := spec(s).Name
+		name := s.Name
 		dd := 0
 		for _, e := range edges {
 			if e.From == name {

@@ -9,38 +9,31 @@ import (
 	"github.com/gameday/gameday/faults/proxy"
 )
 
-// svc stands for a runtime's own service type.
-type svc struct {
-	name     string
-	stateful bool
-}
-
-func (s svc) spec() Service { return Service{Name: s.name, Replicas: 1} }
-
 func TestOrderAndLevelsStartCalleesBeforeCallers(t *testing.T) {
-	services := []svc{{"gateway", false}, {"orders", true}, {"payment", false}, {"catalog", false}, {"inventory", true}}
+	services := []Service{{Name: "gateway", Replicas: 1}, {Name: "orders", Replicas: 1, Stateful: true}, {Name: "payment", Replicas: 1},
+		{Name: "catalog", Replicas: 1}, {Name: "inventory", Replicas: 1, Stateful: true}}
 	edges := []faults.Edge{{From: "gateway", To: "orders"}, {From: "gateway", To: "catalog"}, {From: "orders", To: "payment"},
 		{From: "orders", To: "catalog"}, {From: "catalog", To: "inventory"}}
-	ordered, err := Order(services, svc.spec, edges)
+	ordered, err := Order(services, edges)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(ordered), "[{payment false} {inventory true} {catalog false} {orders true} {gateway false}]"; got != want {
+	if got, want := fmt.Sprint(ordered), "[{payment 1 false} {inventory 1 true} {catalog 1 false} {orders 1 true} {gateway 1 false}]"; got != want {
 		t.Errorf("order %s, want %s", got, want)
 	}
-	got := fmt.Sprint(Levels(ordered, svc.spec, edges))
-	want := "[[{payment false} {inventory true}] [{catalog false}] [{orders true}] [{gateway false}]]"
+	got := fmt.Sprint(Levels(ordered, edges))
+	want := "[[{payment 1 false} {inventory 1 true}] [{catalog 1 false}] [{orders 1 true}] [{gateway 1 false}]]"
 	if got != want {
 		t.Errorf("levels %s, want %s", got, want)
 	}
-	_, err = Order(services, svc.spec, append(edges, faults.Edge{From: "payment", To: "gateway"}))
+	_, err = Order(services, append(edges, faults.Edge{From: "payment", To: "gateway"}))
 	if err == nil || !strings.Contains(err.Error(), "call cycle") {
 		t.Errorf("a call cycle: %v", err)
 	}
 }
 
 func TestGraphFindsTheEdgesIntoAService(t *testing.T) {
-	g := NewGraph([]Service{{"payment", 1}, {"gateway", 1}, {"orders", 2}},
+	g := NewGraph([]Service{{Name: "payment", Replicas: 1}, {Name: "gateway", Replicas: 1}, {Name: "orders", Replicas: 2}},
 		[]faults.Edge{{From: "gateway", To: "orders"}, {From: "orders", To: "payment"}, {From: "gateway", To: "payment"}}, "gateway")
 	edges := g.Edges()
 	if got, want := fmt.Sprint(edges), "[{client gateway} {gateway orders} {orders payment} {gateway payment}]"; got != want {
@@ -80,7 +73,7 @@ func (l link) Add(proxy.Toxic) (string, error) { return string(l), nil }
 func (l link) Remove(string) error             { return nil }
 
 func TestLinksCollectsTheLinksOfTheEdgesInto(t *testing.T) {
-	g := NewGraph([]Service{{"gateway", 1}, {"orders", 1}, {"payment", 2}},
+	g := NewGraph([]Service{{Name: "gateway", Replicas: 1}, {Name: "orders", Replicas: 1}, {Name: "payment", Replicas: 2}},
 		[]faults.Edge{{From: "gateway", To: "payment"}, {From: "orders", To: "payment"}}, "gateway")
 	links := map[faults.Edge][]link{
 		{From: "gateway", To: "payment"}: {"g>p0", "g>p1"},

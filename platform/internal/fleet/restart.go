@@ -7,21 +7,14 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/platform"
 )
 
-// RestartConfig is what happens to an instance that exits on its own (or
-// is ended by a fault whose restart policy is "delay"): restarted after
-// Delay, doubling for each restart in a row up to MaxDelay (like a kubelet's
-// CrashLoopBackOff, shorter), the count reset once an instance ran for
-// ResetAfter. Never leaves an instance that exits on its own down.
-type RestartConfig struct {
-	Never      bool
-	Delay      time.Duration // default 1s
-	MaxDelay   time.Duration // default 30s (at least Delay)
-	ResetAfter time.Duration // default 10s
-}
+// RestartConfig is the platform contract's restart behaviour.
+type RestartConfig = platform.RestartConfig
 
-func (r RestartConfig) withDefaults() RestartConfig {
+// restartDefaults fills in the unset durations of r.
+func restartDefaults(r RestartConfig) RestartConfig {
 	if r.Delay <= 0 {
 		r.Delay = time.Second
 	}
@@ -47,7 +40,7 @@ type Backoff struct {
 }
 
 // NewBackoff returns the backoff of cfg (its zero durations defaulted).
-func NewBackoff(cfg RestartConfig) Backoff { return Backoff{cfg: cfg.withDefaults()} }
+func NewBackoff(cfg RestartConfig) Backoff { return Backoff{cfg: restartDefaults(cfg)} }
 
 // Ran tells the backoff how long the instance ran before its last exit: long
 // enough, and the restarts are no longer in a row.

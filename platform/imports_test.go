@@ -1,0 +1,82 @@
+package platform_test
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gameday/gameday/"
+
+// under reports whether pkg is root or inside it.
+func under(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg, root+"/") }
+
+// TestImportGraph keeps the seams where the platform contract puts them
+// (the non-test imports of every package of the module, from go list):
+//   - a concrete runtime is imported only by platform/runtimes, the list of
+//     built-in runtimes, so that adding one is one package and one line
+//     there, and no caller can reach past the contract;
+//   - the contract (platform) knows no runtime and nothing above it;
+//   - fault types know no runtime: they act on capability interfaces;
+//   - metrics, load generation and reports know neither runtimes nor
+//     experiments;
+//   - only cmd/gameday imports the CLI.
+func TestImportGraph(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	runtimes := []string{"platform/local", "platform/docker", "platform/internal"}
+	rules := []struct {
+		pkgs   []string // the rule holds for packages under these
+		forbid []string // which must not import packages under these
+		why    string
+	}{
+		{[]string{"platform"}, []string{"platform/local", "platform/docker", "platform/runtimes", "experiments", "sut", "loadgen", "reports", "internal/cli"}, "the contract knows no runtime and nothing above it"},
+		{[]string{"faults"}, []string{"platform", "experiments", "internal/cli"}, "fault types act on capability interfaces, not on a runtime"},
+		{[]string{"metrics", "loadgen", "reports"}, []string{"platform", "experiments", "internal/cli"}, "measuring and reporting know no runtime and no experiment"},
+		{[]string{"experiments"}, []string{"internal/cli"}, "experiments are run by the CLI, not the other way round"},
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	seen := 0
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		pkg := strings.TrimPrefix(f[0], module)
+		seen++
+		for _, imp := range f[1:] {
+			if !strings.HasPrefix(imp, module) {
+				continue
+			}
+			imp = strings.TrimPrefix(imp, module)
+			for _, rt := range runtimes {
+				if !under(imp, rt) || under(pkg, rt) || under(pkg, "platform/runtimes") {
+					continue
+				}
+				if rt == "platform/internal" && (under(pkg, "platform/local") || under(pkg, "platform/docker")) {
+					continue // what the runtimes share
+				}
+				t.Errorf("%s imports %s: only platform/runtimes imports a concrete runtime (use the platform registry)", pkg, imp)
+			}
+			if imp == "internal/cli" && pkg != "cmd/gameday" {
+				t.Errorf("%s imports internal/cli: only cmd/gameday does", pkg)
+			}
+			for _, r := range rules {
+				for _, p := range r.pkgs {
+					if p == "platform" && pkg != "platform" || p != "platform" && !under(pkg, p) {
+						continue
+					}
+					for _, fb := range r.forbid {
+						if under(imp, fb) && !under(imp, pkg) {
+							t.Errorf("%s imports %s: %s", pkg, imp, r.why)
+						}
+					}
+				}
+			}
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("go list listed %d packages: %s", seen, out)
+	}
+}

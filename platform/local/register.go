@@ -1,0 +1,48 @@
+package local
+
+import (
+	"context"
+
+	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/platform"
+)
+
+// Name is the runtime's name in spec.runtime and --runtime.
+const Name = "local"
+
+func init() { platform.Register(Runtime{}) }
+
+// Runtime is the local runtime as the platform registry has it.
+type Runtime struct{}
+
+var (
+	_ platform.Runtime      = Runtime{}
+	_ platform.Deployment   = (*Deployment)(nil)
+	_ faults.ProcessRuntime = (*Deployment)(nil)
+	_ faults.LinkRuntime    = (*Deployment)(nil)
+	_ faults.HTTPRuntime    = (*Deployment)(nil)
+)
+
+// Name is "local".
+func (Runtime) Name() string { return Name }
+
+// Summary says where the instances run.
+func (Runtime) Summary() string {
+	return "child processes on 127.0.0.1, every call edge through gameday's fault proxy"
+}
+
+// Capabilities is a nil *Deployment: its methods say what faults it takes.
+func (Runtime) Capabilities() faults.Runtime { return (*Deployment)(nil) }
+
+// Deploy starts every instance of s and waits until all are ready.
+func (Runtime) Deploy(ctx context.Context, s platform.Spec) (platform.Deployment, error) {
+	d, err := Start(ctx, Config{
+		Command: s.Command, Services: s.Services, Edges: s.Edges, Gateway: s.Gateway,
+		Policy: s.Policy, Variant: s.Variant, RunDir: s.RunDir, Journal: s.Journal,
+		RunID: s.RunID, Restart: s.Restart, Seed: s.Seed,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
