@@ -79,6 +79,14 @@ type Spec struct {
 	// Seed seeds the runtime's random choices (its proxies).
 	Seed    int64
 	Restart RestartConfig
+	// AdminToken guards the instances' /admin fault API; empty: random.
+	AdminToken string
+	// ReadyTimeout bounds the wait for one instance's /readyz; zero: the
+	// runtime's default.
+	ReadyTimeout time.Duration
+	// StopGrace is how long an instance may drain after SIGTERM (teardown,
+	// a graceful stop) before SIGKILL; zero: 5s.
+	StopGrace time.Duration
 	// Logger, when set, receives the runtime's own notes (an image id, a
 	// network).
 	Logger *slog.Logger

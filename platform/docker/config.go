@@ -14,7 +14,6 @@ import (
 
 	"github.com/docker/docker/client"
 
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/internal/fleet"
@@ -54,45 +53,21 @@ type Service = platform.Service
 // platform.RestartConfig.
 type RestartConfig = platform.RestartConfig
 
-// Config describes a Docker deployment of the shop.
+// Config describes a Docker deployment of the shop: the platform spec, of
+// which the Docker runtime reads Image (run by every instance, default
+// DefaultImage; its entrypoint is the shop's binary, `sut`) and Env (added
+// to each container's environment, KEY=VALUE, for example
+// GAMEDAY_SHOP_HTTP=net/http: containers do not inherit the harness's
+// environment); the policy file is copied into each container and passed
+// with --policy. The run directory receives logs/<instance>.log (the
+// containers' output, saved at Close); the journal records the run and its
+// Docker objects so that `gameday recover` can remove them after a crash;
+// the run id labels everything of the run. ReadyTimeout defaults to 30s.
 type Config struct {
+	platform.Spec
 	// Client talks to the Docker engine; nil: one from the environment
 	// (DOCKER_HOST…) with API version negotiation, closed by Close.
 	Client *client.Client
-	// Image runs every instance (default DefaultImage); its entrypoint is
-	// the shop's binary (`sut`).
-	Image string
-	// Services to deploy; Edges are the call edges between them. Gateway
-	// names the service that receives the load generator's traffic.
-	Services []Service
-	Edges    []faults.Edge
-	Gateway  string
-	// Policy is a policy file on this machine, copied into each container
-	// and passed with --policy; else Variant with --variant.
-	Policy  string
-	Variant string
-	// RunDir receives logs/<instance>.log (the containers' output, saved
-	// at Close). Required.
-	RunDir string
-	// Journal, when set, records the run and its Docker objects so that
-	// `gameday recover` can remove them after a crash.
-	Journal *faults.Journal
-	// RunID labels everything of the run; default: random.
-	RunID string
-	// AdminToken guards the instances' /admin API; default: random.
-	AdminToken string
-	// Env is added to each container's environment (KEY=VALUE), for
-	// example GAMEDAY_SHOP_HTTP=net/http (containers do not inherit the
-	// harness's environment).
-	Env     []string
-	Restart RestartConfig
-	// ReadyTimeout bounds the wait for one instance's /readyz (default 30s).
-	ReadyTimeout time.Duration
-	// StopGrace is how long Close (and a stop) waits after SIGTERM before
-	// SIGKILL (default 5s).
-	StopGrace time.Duration
-	// Seed seeds the proxies' random choices.
-	Seed int64
 	// ProxyMetrics, when set, receives the metrics of every edge proxy.
 	ProxyMetrics *proxy.Metrics
 }
@@ -101,9 +76,5 @@ func (c *Config) defaults() error {
 	if c.Image == "" {
 		c.Image = DefaultImage
 	}
-	cm := fleet.Common{Gateway: c.Gateway, RunDir: c.RunDir, RunID: c.RunID, AdminToken: c.AdminToken,
-		Restart: c.Restart, ReadyTimeout: c.ReadyTimeout, StopGrace: c.StopGrace}
-	err := cm.Defaults(c.Services, c.Edges, Name, 30*time.Second)
-	c.Gateway, c.RunID, c.AdminToken, c.Restart, c.ReadyTimeout, c.StopGrace = cm.Gateway, cm.RunID, cm.AdminToken, cm.Restart, cm.ReadyTimeout, cm.StopGrace
-	return err
+	return fleet.Defaults(&c.Spec, Name, 30*time.Second)
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+
+	"github.com/gameday/gameday/platform"
 )
 
 func TestCheckOwnedRefusesWhatLacksTheRunsLabel(t *testing.T) {
@@ -26,7 +28,7 @@ func TestCheckOwnedRefusesWhatLacksTheRunsLabel(t *testing.T) {
 }
 
 func TestChainNamesFitIptables(t *testing.T) {
-	d := &Deployment{cfg: Config{RunID: "payment-slowdown-20260101T120000Z"}}
+	d := &Deployment{cfg: Config{Spec: platform.Spec{RunID: "payment-slowdown-20260101T120000Z"}}}
 	l := &edgeLink{d: d, caller: &instance{id: "orders-0"}, callee: &instance{id: "payment-1"}}
 	a, b := l.chainName(1), l.chainName(2)
 	if len(a) > 28 || a == b || a[:3] != "GD-" {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/dockertest"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/docker/netns"
 	"github.com/gameday/gameday/platform/internal/fleet"
 	"github.com/gameday/gameday/sut"
@@ -67,7 +68,7 @@ func shopConfig(dir, variant string, replicas map[string]int) (Config, error) {
 	if err := os.WriteFile(pf, b, 0o644); err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Gateway: sut.Gateway, Policy: pf, RunDir: dir, RunID: "dt-" + fleet.RandomHex(4)}
+	cfg := Config{Spec: platform.Spec{Gateway: sut.Gateway, Policy: pf, RunDir: dir, RunID: "dt-" + fleet.RandomHex(4)}}
 	for _, s := range sut.Services() {
 		cfg.Services = append(cfg.Services, Service{Name: s, Replicas: v.Replicas(s), Stateful: sut.Stateful(s)})
 	}

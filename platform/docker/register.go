@@ -43,11 +43,7 @@ func (Runtime) Capabilities() faults.Runtime { return (*Deployment)(nil) }
 // Deploy creates the run's network, volumes and containers and waits until
 // every instance is ready.
 func (Runtime) Deploy(ctx context.Context, s platform.Spec) (platform.Deployment, error) {
-	d, err := Start(ctx, Config{
-		Image: s.Image, Env: s.Env, Services: s.Services, Edges: s.Edges, Gateway: s.Gateway,
-		Policy: s.Policy, Variant: s.Variant, RunDir: s.RunDir, Journal: s.Journal,
-		RunID: s.RunID, Restart: s.Restart, Seed: s.Seed,
-	})
+	d, err := Start(ctx, Config{Spec: s})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/internal/fleet"
@@ -23,42 +22,19 @@ type Service = platform.Service
 // platform.RestartConfig.
 type RestartConfig = platform.RestartConfig
 
-// Config describes a local deployment.
+// Config describes a local deployment: the platform spec, of which the
+// local runtime reads Command (the argv prefix that runs the shop; each
+// instance gets `serve --service … --listen 127.0.0.1:0 --instance …
+// [--policy FILE | --variant NAME] --upstream … --data DIR` appended;
+// default: this binary followed by "sut") and Env (added to each child's
+// environment, KEY=VALUE; each child also gets GOMAXPROCS=1 unless this or
+// the harness's environment sets GOMAXPROCS, see childMaxProcs and
+// docs/runtimes.md). The run directory receives logs/<instance>.log and
+// data/<service>/; the journal records the run and every child (pid, start
+// time, run id) so that `gameday recover` can end them after a crash; the
+// run id marks every child (GAMEDAY_RUN_ID). ReadyTimeout defaults to 20s.
 type Config struct {
-	// Command is the argv prefix that runs the shop; each instance gets
-	// `serve --service … --listen 127.0.0.1:0 --instance … [--policy FILE |
-	// --variant NAME] --upstream … --data DIR` appended. Default: this
-	// binary followed by "sut".
-	Command []string
-	// Services to deploy; Edges are the call edges between them (caller →
-	// callee). Gateway names the service that receives the load generator's
-	// traffic (default "gateway").
-	Services []Service
-	Edges    []faults.Edge
-	Gateway  string
-	// Policy is a policy file passed with --policy; else Variant with --variant.
-	Policy  string
-	Variant string
-	// RunDir receives logs/<instance>.log and data/<instance>/. Required.
-	RunDir string
-	// Journal, when set, records the run and every child (pid, start time,
-	// run id) so that `gameday recover` can end them after a crash.
-	Journal *faults.Journal
-	// RunID marks every child (GAMEDAY_RUN_ID); default: random.
-	RunID string
-	// AdminToken guards the children's /admin API; default: random.
-	AdminToken string
-	// Env is added to each child's environment (KEY=VALUE). Each child also
-	// gets GOMAXPROCS=1 unless this or the harness's environment sets
-	// GOMAXPROCS (see childMaxProcs and docs/runtimes.md).
-	Env     []string
-	Restart RestartConfig
-	// ReadyTimeout bounds the wait for one instance's /readyz (default 20s).
-	ReadyTimeout time.Duration
-	// StopGrace is how long Close waits after SIGTERM before SIGKILL (default 5s).
-	StopGrace time.Duration
-	// Seed seeds the proxies' random choices.
-	Seed int64
+	platform.Spec
 	// ProxyMetrics, when set, receives the metrics of every edge proxy
 	// (gameday_proxy_*), for the harness's own registry.
 	ProxyMetrics *proxy.Metrics
@@ -72,9 +48,5 @@ func (c *Config) defaults() error {
 		}
 		c.Command = []string{exe, "sut"}
 	}
-	cm := fleet.Common{Gateway: c.Gateway, RunDir: c.RunDir, RunID: c.RunID, AdminToken: c.AdminToken,
-		Restart: c.Restart, ReadyTimeout: c.ReadyTimeout, StopGrace: c.StopGrace}
-	err := cm.Defaults(c.Services, c.Edges, Name, 20*time.Second)
-	c.Gateway, c.RunID, c.AdminToken, c.Restart, c.ReadyTimeout, c.StopGrace = cm.Gateway, cm.RunID, cm.AdminToken, cm.Restart, cm.ReadyTimeout, cm.StopGrace
-	return err
+	return fleet.Defaults(&c.Spec, Name, 20*time.Second)
 }

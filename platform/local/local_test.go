@@ -18,6 +18,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/platform"
 )
 
 func standIn(t *testing.T, mod func(*Config)) (*Deployment, *faults.Journal) {
@@ -26,9 +27,8 @@ func standIn(t *testing.T, mod func(*Config)) (*Deployment, *faults.Journal) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
-		Command:  []string{os.Args[0]},
-		Env:      []string{"LOCAL_TEST_CHILD=1"},
+	cfg := Config{Spec: platform.Spec{
+		Settings: platform.Settings{Command: []string{os.Args[0]}, Env: []string{"LOCAL_TEST_CHILD=1"}},
 		Services: []Service{{Name: "gateway", Replicas: 1}, {Name: "orders", Replicas: 1}, {Name: "payment", Replicas: 2}},
 		Edges:    []faults.Edge{{From: "gateway", To: "orders"}, {From: "orders", To: "payment"}},
 		Variant:  "naive",
@@ -36,7 +36,7 @@ func standIn(t *testing.T, mod func(*Config)) (*Deployment, *faults.Journal) {
 		Journal:  j,
 		Restart:  RestartConfig{Delay: 200 * time.Millisecond},
 		Seed:     1,
-	}
+	}}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -36,11 +36,7 @@ func (Runtime) Capabilities() faults.Runtime { return (*Deployment)(nil) }
 
 // Deploy starts every instance of s and waits until all are ready.
 func (Runtime) Deploy(ctx context.Context, s platform.Spec) (platform.Deployment, error) {
-	d, err := Start(ctx, Config{
-		Command: s.Command, Services: s.Services, Edges: s.Edges, Gateway: s.Gateway,
-		Policy: s.Policy, Variant: s.Variant, RunDir: s.RunDir, Journal: s.Journal,
-		RunID: s.RunID, Restart: s.Restart, Seed: s.Seed,
-	})
+	d, err := Start(ctx, Config{Spec: s})
 	if err != nil {
 		return nil, err
 	}

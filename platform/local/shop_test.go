@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut"
 )
 
@@ -37,12 +38,11 @@ func realShop(t *testing.T) *Deployment {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	d, err := Start(ctx, Config{
-		Command:  []string{os.Args[0], "sut"},
-		Env:      []string{"LOCAL_TEST_CHILD=shop"},
+	d, err := Start(ctx, Config{Spec: platform.Spec{
+		Settings: platform.Settings{Command: []string{os.Args[0], "sut"}, Env: []string{"LOCAL_TEST_CHILD=shop"}},
 		Services: svcs, Edges: edges, Variant: "naive",
 		RunDir: t.TempDir(), Journal: j, Seed: 1,
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,52 +15,39 @@ import (
 	"hash/fnv"
 	"time"
 
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/metrics"
+	"github.com/gameday/gameday/platform"
 )
 
-// Common is the part of a runtime's Config that every runtime has: the call
-// graph's gateway, where the run's files go, the run's identity, restarts
-// and timeouts.
-type Common struct {
-	Gateway      string
-	RunDir       string
-	RunID        string
-	AdminToken   string
-	Restart      RestartConfig
-	ReadyTimeout time.Duration
-	StopGrace    time.Duration
-}
-
-// Defaults checks the call graph (see Check) and the run directory, and
+// Defaults checks the spec's call graph (see Check) and run directory, and
 // fills in what is unset: the gateway "gateway", the run id
 // "<runIDPrefix>-<12 hex digits>", a random admin token, the restart
 // defaults (see RestartConfig), readyTimeout and a stop grace of 5s.
-func (c *Common) Defaults(services []Service, edges []faults.Edge, runIDPrefix string, readyTimeout time.Duration) error {
-	if len(services) == 0 {
+func Defaults(s *platform.Spec, runIDPrefix string, readyTimeout time.Duration) error {
+	if len(s.Services) == 0 {
 		return errors.New("no services to deploy")
 	}
-	if c.RunDir == "" {
+	if s.RunDir == "" {
 		return errors.New("no run directory")
 	}
-	if c.Gateway == "" {
-		c.Gateway = "gateway"
+	if s.Gateway == "" {
+		s.Gateway = "gateway"
 	}
-	if err := Check(services, edges, c.Gateway); err != nil {
+	if err := Check(s.Services, s.Edges, s.Gateway); err != nil {
 		return err
 	}
-	if c.RunID == "" {
-		c.RunID = runIDPrefix + "-" + RandomHex(6)
+	if s.RunID == "" {
+		s.RunID = runIDPrefix + "-" + RandomHex(6)
 	}
-	if c.AdminToken == "" {
-		c.AdminToken = RandomHex(16)
+	if s.AdminToken == "" {
+		s.AdminToken = RandomHex(16)
 	}
-	c.Restart = restartDefaults(c.Restart)
-	if c.ReadyTimeout <= 0 {
-		c.ReadyTimeout = readyTimeout
+	s.Restart = restartDefaults(s.Restart)
+	if s.ReadyTimeout <= 0 {
+		s.ReadyTimeout = readyTimeout
 	}
-	if c.StopGrace <= 0 {
-		c.StopGrace = 5 * time.Second
+	if s.StopGrace <= 0 {
+		s.StopGrace = 5 * time.Second
 	}
 	return nil
 }
