@@ -14,9 +14,9 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/reports"
 )
@@ -133,7 +133,7 @@ func runLibrary(t *testing.T, name, variant string) libraryRun {
 		t.Fatalf("parse %s: %v", filename, err)
 	}
 	e.Spec.SUT.Variant = variant
-	journal, err := faults.OpenJournal(t.TempDir())
+	journal, err := journal.Open(t.TempDir())
 	if err != nil {
 		t.Fatalf("open the fault journal: %v", err)
 	}

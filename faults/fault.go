@@ -3,7 +3,11 @@
 // fault revertible after a crash.
 package faults
 
-import "context"
+import (
+	"context"
+
+	"github.com/gameday/gameday/journal"
+)
 
 // Target selects what a fault hits (see docs/architecture.md for the YAML).
 type Target struct {
@@ -47,5 +51,5 @@ type Runtime interface {
 // the returned undo records to the journal (fsynced), and only then calls
 // Inject.
 type Preparer interface {
-	Prepare(ctx context.Context) ([]Undo, error)
+	Prepare(ctx context.Context) ([]journal.Undo, error)
 }

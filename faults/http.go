@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+
+	"github.com/gameday/gameday/journal"
 )
 
 func init() {
@@ -98,14 +100,14 @@ func (h *httpFault) choose() ([]Instance, error) {
 	return sel, nil
 }
 
-func (h *httpFault) Prepare(context.Context) ([]Undo, error) {
+func (h *httpFault) Prepare(context.Context) ([]journal.Undo, error) {
 	sel, err := h.choose()
 	if err != nil {
 		return nil, err
 	}
-	var u []Undo
+	var u []journal.Undo
 	for _, in := range sel {
-		u = append(u, Undo{Kind: UndoEndsWithHarness, Detail: fmt.Sprintf("%s on %s (pid %d): held in the instance's memory, ends with it", h.spec.Type, in.ID, in.PID)})
+		u = append(u, journal.Undo{Kind: journal.EndsWithHarness, Detail: fmt.Sprintf("%s on %s: held in the instance's memory, ends with it", h.spec.Type, in.ID)})
 	}
 	return u, nil
 }

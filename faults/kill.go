@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/gameday/gameday/journal"
 )
 
 func init() {
@@ -39,14 +41,14 @@ func newKill(spec Spec, rt Runtime) (Fault, error) {
 	}, nil
 }
 
-func (k *kill) Prepare(context.Context) ([]Undo, error) {
+func (k *kill) Prepare(context.Context) ([]journal.Undo, error) {
 	sel, err := k.choose()
 	if err != nil {
 		return nil, err
 	}
-	var u []Undo
+	var u []journal.Undo
 	for _, in := range sel {
-		u = append(u, Undo{Kind: UndoEndsWithHarness, Detail: fmt.Sprintf("kill of %s (pid %d, restart %s)", in.ID, in.PID, k.policy.Mode)})
+		u = append(u, journal.Undo{Kind: journal.EndsWithHarness, Detail: fmt.Sprintf("kill of %s (restart %s)", in.ID, k.policy.Mode)})
 	}
 	return u, nil
 }

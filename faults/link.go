@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/journal"
 )
 
 // linkFault adds one toxic to a set of links and removes it again.
@@ -69,11 +70,11 @@ func (l *linkFault) prepare() error {
 	return nil
 }
 
-func (l *linkFault) Prepare(context.Context) ([]Undo, error) {
+func (l *linkFault) Prepare(context.Context) ([]journal.Undo, error) {
 	if err := l.prepare(); err != nil {
 		return nil, err
 	}
-	return []Undo{{Kind: UndoEndsWithHarness, Detail: fmt.Sprintf("%s on %d proxies of %s", l.toxic.Type(), len(l.links), l.desc)}}, nil
+	return []journal.Undo{{Kind: journal.EndsWithHarness, Detail: fmt.Sprintf("%s on %d proxies of %s", l.toxic.Type(), len(l.links), l.desc)}}, nil
 }
 
 func (l *linkFault) Inject(context.Context) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/gameday/gameday/journal"
 )
 
 func init() {
@@ -27,20 +29,14 @@ func newPause(spec Spec, rt Runtime) (Fault, error) {
 	return &pause{processFault: processFault{spec: spec, rt: pr}}, nil
 }
 
-func (p *pause) Prepare(context.Context) ([]Undo, error) {
+func (p *pause) Prepare(context.Context) ([]journal.Undo, error) {
 	sel, err := p.choose()
 	if err != nil {
 		return nil, err
 	}
-	ud, described := p.rt.(UndoDescriber)
-	var u []Undo
+	var u []journal.Undo
 	for _, in := range sel {
-		if described {
-			u = append(u, ud.PauseUndo(in))
-			continue
-		}
-		ref := in.Ref()
-		u = append(u, Undo{Kind: UndoResume, Proc: &ref, Detail: fmt.Sprintf("pause of %s", in.ID)})
+		u = append(u, p.rt.PauseUndo(in))
 	}
 	return u, nil
 }

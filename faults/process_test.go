@@ -7,10 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/journal"
 )
 
 // procBed is a ProcessRuntime over real processes (sleep), one per index.
@@ -43,7 +47,7 @@ func newProcBed(t *testing.T, n int) *procBed {
 
 func (b *procBed) start(i int) {
 	c := exec.Command("sleep", "60")
-	c.Env = append(os.Environ(), RunIDEnv+"="+b.runID)
+	c.Env = append(os.Environ(), "GAMEDAY_RUN_ID="+b.runID)
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.Start(); err != nil {
 		b.t.Fatal(err)
@@ -60,18 +64,33 @@ func (b *procBed) Instances(service string) ([]Instance, error) {
 	defer b.mu.Unlock()
 	var out []Instance
 	for i, c := range b.procs {
-		st, err := ProcStartTime(c.Process.Pid)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Instance{Service: service, Index: i, ID: fmt.Sprintf("%s-%d", service, i), PID: c.Process.Pid, StartTime: st, RunID: b.runID})
+		out = append(out, Instance{Service: service, Index: i, ID: fmt.Sprintf("%s-%d", service, i), Ref: strconv.Itoa(c.Process.Pid)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out, nil
 }
 
+// errGone says the instance's process is not the one the fault chose.
+var errGone = errors.New("gone")
+
+// signal signals the process of in if it is still the one in.Ref names.
+func (b *procBed) signal(in Instance, sig syscall.Signal) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.procs[in.Index]
+	if c == nil || strconv.Itoa(c.Process.Pid) != in.Ref {
+		return fmt.Errorf("%s (%s): %w", in.ID, in.Ref, errGone)
+	}
+	return syscall.Kill(c.Process.Pid, sig)
+}
+
+func pidOf(in Instance) int {
+	pid, _ := strconv.Atoi(in.Ref)
+	return pid
+}
+
 func (b *procBed) Kill(_ context.Context, in Instance, p RestartPolicy) error {
-	if err := in.Ref().Signal(syscall.SIGKILL); err != nil {
+	if err := b.signal(in, syscall.SIGKILL); err != nil {
 		return err
 	}
 	b.mu.Lock()
@@ -93,19 +112,23 @@ func (b *procBed) Restart(_ context.Context, in Instance) error {
 }
 
 func (b *procBed) Pause(_ context.Context, in Instance) error {
-	return in.Ref().Signal(syscall.SIGSTOP)
+	return b.signal(in, syscall.SIGSTOP)
 }
 
 func (b *procBed) Resume(_ context.Context, in Instance) error {
-	if err := in.Ref().Signal(syscall.SIGCONT); err != nil && !errors.Is(err, ErrNotOwned) {
+	if err := b.signal(in, syscall.SIGCONT); err != nil && !errors.Is(err, errGone) {
 		return err
 	}
 	return nil
 }
 
+func (b *procBed) PauseUndo(in Instance) journal.Undo {
+	return journal.Undo{Kind: "procbed.resume", Ref: map[string]string{"pid": in.Ref}, Detail: "pause of " + in.ID}
+}
+
 func waitStopped(pid int, want bool) bool {
 	for i := 0; i < 1000; i++ {
-		s, err := ProcState(pid)
+		s, err := procfs.State(pid)
 		if err != nil {
 			return false
 		}
@@ -135,7 +158,7 @@ func TestKillEndsTheChosenInstancesAndAppliesTheRestartPolicy(t *testing.T) {
 	}
 	dead := 0
 	for _, in := range before {
-		if in.Ref().Owned() != nil {
+		if s, err := procfs.State(pidOf(in)); err != nil || s == 'Z' {
 			dead++
 		}
 	}
@@ -172,10 +195,11 @@ func TestPauseStopsAndRevertResumes(t *testing.T) {
 	idx := 1
 	f := mustNew(t, Spec{Name: "p", Type: "pause", Target: Target{Service: "svc", Index: &idx}}, b)
 	undo, err := f.(Preparer).Prepare(context.Background())
-	if err != nil || len(undo) != 1 || undo[0].Kind != UndoResume || undo[0].Proc == nil {
-		t.Fatalf("prepare: %+v %v", undo, err)
+	// The journal gets the runtime's own record of how to undo the pause.
+	if err != nil || len(undo) != 1 || undo[0].Kind != "procbed.resume" || undo[0].Ref["pid"] == "" {
+		t.Fatalf("prepare: %+v %v, want the runtime's procbed.resume", undo, err)
 	}
-	pid := undo[0].Proc.PID
+	pid, _ := strconv.Atoi(undo[0].Ref["pid"])
 	if err := f.Inject(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +209,7 @@ func TestPauseStopsAndRevertResumes(t *testing.T) {
 	insts, _ := b.Instances("svc")
 	for _, in := range insts {
 		if in.Index != idx {
-			if s, _ := ProcState(in.PID); s == 'T' {
+			if s, _ := procfs.State(pidOf(in)); s == 'T' {
 				t.Errorf("instance %d stopped too", in.Index)
 			}
 		}

@@ -5,19 +5,18 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/journal"
 )
 
-// Instance is one process of a service that the runtime itself started. PID
-// and StartTime (clock ticks since boot, field 22 of /proc/PID/stat) identify
-// the process beyond PID reuse; RunID is the GAMEDAY_RUN_ID in its
-// environment. Together they prove ownership before any signal is sent.
+// Instance is one instance of a service that the runtime itself started.
+// Ref is opaque to fault types: the runtime's name for this start of the
+// instance (a process's pid and start time, a container's), so that a
+// fault chosen against one start never acts on the next one.
 type Instance struct {
-	Service   string `json:"service"`
-	Index     int    `json:"index"`
-	ID        string `json:"id"`
-	PID       int    `json:"pid"`
-	StartTime uint64 `json:"startTime"`
-	RunID     string `json:"runId"`
+	Service string `json:"service"`
+	Index   int    `json:"index"`
+	ID      string `json:"id"`
+	Ref     string `json:"ref,omitempty"`
 }
 
 // InstanceLister lists the running instances of a service, in index order.
@@ -55,15 +54,10 @@ type ProcessRuntime interface {
 	// are idempotent.
 	Pause(ctx context.Context, inst Instance) error
 	Resume(ctx context.Context, inst Instance) error
-}
-
-// UndoDescriber is implemented by a runtime whose pause is not a SIGSTOP of
-// a host process (a paused container): it returns the journal record that
-// lets `gameday recover` undo the pause without the harness, through the
-// runtime's UndoHandler. Without it a pause journals an UndoResume of the
-// instance's process.
-type UndoDescriber interface {
-	PauseUndo(inst Instance) Undo
+	// PauseUndo is the journal record that lets `gameday recover` undo a
+	// pause of inst without the harness (a process to resume, a container
+	// to unpause), of a kind the runtime's journal.Handler takes.
+	PauseUndo(inst Instance) journal.Undo
 }
 
 // Link is one call edge's fault proxy (a *proxy.Proxy satisfies it).

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/gameday/gameday/journal"
 )
 
 func init() {
@@ -55,14 +57,14 @@ func newStop(spec Spec, rt Runtime) (Fault, error) {
 	}, nil
 }
 
-func (s *stop) Prepare(context.Context) ([]Undo, error) {
+func (s *stop) Prepare(context.Context) ([]journal.Undo, error) {
 	sel, err := s.choose()
 	if err != nil {
 		return nil, err
 	}
-	var u []Undo
+	var u []journal.Undo
 	for _, in := range sel {
-		u = append(u, Undo{Kind: UndoEndsWithHarness, Detail: fmt.Sprintf("stop of %s (pid %d, restart %s)", in.ID, in.PID, s.policy.Mode)})
+		u = append(u, journal.Undo{Kind: journal.EndsWithHarness, Detail: fmt.Sprintf("stop of %s (restart %s)", in.ID, s.policy.Mode)})
 	}
 	return u, nil
 }

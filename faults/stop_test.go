@@ -15,7 +15,7 @@ type stopBed struct {
 }
 
 func (b *stopBed) Stop(_ context.Context, in Instance, grace time.Duration, p RestartPolicy) error {
-	if err := in.Ref().Signal(syscall.SIGTERM); err != nil {
+	if err := b.signal(in, syscall.SIGTERM); err != nil {
 		return err
 	}
 	b.mu.Lock()

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/gameday/gameday/journal"
 )
 
 // Planned is one occurrence of a fault on the timeline: injected At after
@@ -50,7 +52,7 @@ type Timeline struct {
 	Runtime Runtime
 	// Journal, when set, receives an fsynced intent record before each
 	// inject; the record is cleared once the revert succeeded.
-	Journal *Journal
+	Journal *journal.Journal
 	RunID   string
 	Faults  []Planned
 	// RevertTimeout bounds each revert (default 10s); reverts run on a
@@ -225,13 +227,13 @@ func (x *Execution) run(ctx context.Context, o occurrence, start time.Time) {
 		}
 	}()
 
-	var undo []Undo
+	var undo []journal.Undo
 	var err error
 	if p, ok := o.fault.(Preparer); ok {
-		undo, err = safeUndo(func() ([]Undo, error) { return p.Prepare(ctx) })
+		undo, err = safeUndo(func() ([]journal.Undo, error) { return p.Prepare(ctx) })
 	}
 	if err == nil && x.t.Journal != nil {
-		err = x.t.Journal.WriteIntent(Intent{ID: intentID, RunID: x.t.RunID, Fault: o.p.Spec.Name, Type: o.p.Spec.Type, Created: x.now().UTC(), Undo: undo})
+		err = x.t.Journal.WriteIntent(journal.Intent{ID: intentID, RunID: x.t.RunID, Fault: o.p.Spec.Name, Type: o.p.Spec.Type, Created: x.now().UTC(), Undo: undo})
 	}
 	if err != nil {
 		e := base
@@ -299,7 +301,7 @@ func safe(f func() error) (err error) {
 	return f()
 }
 
-func safeUndo(f func() ([]Undo, error)) (u []Undo, err error) {
+func safeUndo(f func() ([]journal.Undo, error)) (u []journal.Undo, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/journal"
 )
 
 // The ≤ 10 ms target is about the executor, but on a shared machine the
@@ -29,7 +30,7 @@ func TestTimelineInjectsAndRevertsOnTimeWithRepeatsAndOverlaps(t *testing.T) {
 
 func timelineOnTime(t *testing.T) (time.Duration, bool) {
 	b := newLinkBed(t)
-	j, err := OpenJournal(filepath.Join(t.TempDir(), "state"))
+	j, err := journal.Open(filepath.Join(t.TempDir(), "state"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func boolStr(b bool) string {
 
 func TestTimelineCancelRevertsEverythingAtOnce(t *testing.T) {
 	b := newLinkBed(t)
-	j, _ := OpenJournal(t.TempDir())
+	j, _ := journal.Open(t.TempDir())
 	injected := make(chan struct{}, 2)
 	tl := &Timeline{
 		Runtime: b, Journal: j, RunID: "run-2",

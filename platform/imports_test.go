@@ -3,7 +3,10 @@ package platform_test
 import (
 	"bufio"
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -19,7 +22,9 @@ func under(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg,
 //     built-in runtimes, so that adding one is one package and one line
 //     there, and no caller can reach past the contract;
 //   - the contract (platform) knows no runtime and nothing above it;
-//   - fault types know no runtime: they act on capability interfaces;
+//   - fault types know no runtime and no process: they act on capability
+//     interfaces, and an instance's Ref is opaque to them;
+//   - the journal knows none of the record kinds it keeps;
 //   - metrics, load generation and reports know neither runtimes nor
 //     experiments;
 //   - only cmd/gameday imports the CLI.
@@ -35,7 +40,8 @@ func TestImportGraph(t *testing.T) {
 		why    string
 	}{
 		{[]string{"platform"}, []string{"platform/local", "platform/docker", "platform/runtimes", "experiments", "sut", "loadgen", "reports", "internal/cli"}, "the contract knows no runtime and nothing above it"},
-		{[]string{"faults"}, []string{"platform", "experiments", "internal/cli"}, "fault types act on capability interfaces, not on a runtime"},
+		{[]string{"faults"}, []string{"platform", "experiments", "internal/cli", "internal/procfs"}, "fault types act on capability interfaces, not on a runtime, and know no process"},
+		{[]string{"journal"}, []string{"faults", "platform", "experiments", "metrics", "loadgen", "reports", "sut", "internal"}, "the journal is the bottom of the house: it knows no one whose records it keeps"},
 		{[]string{"metrics", "loadgen", "reports"}, []string{"platform", "experiments", "internal/cli"}, "measuring and reporting know no runtime and no experiment"},
 		{[]string{"experiments"}, []string{"internal/cli"}, "experiments are run by the CLI, not the other way round"},
 	}
@@ -78,5 +84,37 @@ func TestImportGraph(t *testing.T) {
 	}
 	if seen < 20 {
 		t.Fatalf("go list listed %d packages: %s", seen, out)
+	}
+}
+
+// TestFaultsKnowNoPID: no fault type handles a pid, a /proc path or a
+// signal; those belong to the runtime that owns the processes.
+func TestFaultsKnowNoPID(t *testing.T) {
+	files, err := filepath.Glob("../faults/*.go")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("faults sources: %v %v", files, err)
+	}
+	// Outside string literals (the catalog's help may say what a runtime
+	// does): no pid, no signal; anywhere: no /proc path.
+	ident := regexp.MustCompile(`\bPID\b|\bPid\b|\bpid\b|\bsyscall\.`)
+	literal := regexp.MustCompile(`"(?:[^"\\]|\\.)*"|` + "`[^`]*`")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			code, _, _ := strings.Cut(line, "//")
+			m := ident.FindString(literal.ReplaceAllString(code, `""`))
+			if strings.Contains(code, "/proc/") {
+				m = "/proc/"
+			}
+			if m != "" {
+				t.Errorf("%s:%d: %q: faults knows no process (%s)", f, i+1, m, strings.TrimSpace(line))
+			}
+		}
 	}
 }

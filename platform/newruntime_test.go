@@ -13,6 +13,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/cli"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/local"
@@ -75,6 +76,9 @@ func (t *throwawayDeployment) Pause(ctx context.Context, inst faults.Instance) e
 }
 func (t *throwawayDeployment) Resume(ctx context.Context, inst faults.Instance) error {
 	return t.d.Resume(ctx, inst)
+}
+func (t *throwawayDeployment) PauseUndo(inst faults.Instance) journal.Undo {
+	return t.d.PauseUndo(inst)
 }
 
 // syncBuffer is an io.Writer that the command and the test share.

@@ -19,8 +19,14 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/metrics"
 )
+
+// RunIDEnv is the environment variable that marks every instance a runtime
+// starts with the id of its run, so that what a run started is found by
+// identity (never by name), also by `gameday recover`.
+const RunIDEnv = "GAMEDAY_RUN_ID"
 
 // Service is one service to deploy: how many instances it gets and whether
 // it keeps durable state (then its instances share storage that outlives
@@ -75,7 +81,7 @@ type Spec struct {
 	RunID string
 	// Journal, when set, records what the runtime creates, so that
 	// `gameday recover` can undo it after a crash.
-	Journal *faults.Journal
+	Journal *journal.Journal
 	// Seed seeds the runtime's random choices (its proxies).
 	Seed    int64
 	Restart RestartConfig
@@ -151,5 +157,5 @@ type Recoverer interface {
 	Runtime
 	// Recovery returns the runtime's undo handler and a function that
 	// releases what it holds.
-	Recovery(ctx context.Context) (faults.UndoHandler, func(), error)
+	Recovery(ctx context.Context) (journal.Handler, func(), error)
 }

@@ -13,10 +13,10 @@ import (
 
 	"github.com/gameday/gameday/experiments/compare"
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/errext"
 	"github.com/gameday/gameday/internal/libtest"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	_ "github.com/gameday/gameday/platform/runtimes"
 	"github.com/gameday/gameday/reports"
@@ -39,7 +39,7 @@ func TestNaiveVersusResilient(t *testing.T) {
 	// payment-slowdown compressed: 22 s of load at 40 req/s, the slow
 	// replica from 4 s to 12 s.
 	e := libtest.Short(t, "payment-slowdown", 22*time.Second, 40, 4*time.Second, 8*time.Second)
-	journal, err := faults.OpenJournal(t.TempDir())
+	journal, err := journal.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

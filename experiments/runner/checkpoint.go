@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/loadgen"
 	"github.com/gameday/gameday/reports"
 )
@@ -25,7 +26,7 @@ import (
 const CheckpointEvery = 5 * time.Second
 
 // UndoCloseRecord is the journal kind of a run record still being written.
-const UndoCloseRecord faults.UndoKind = "close-run-record"
+const UndoCloseRecord journal.Kind = "close-run-record"
 
 // live is what the run has measured so far, for checkpoints.
 type live struct {
@@ -72,9 +73,9 @@ func (r *run) openJournal() error {
 	if _, err := j.BeginRun(r.id); err != nil {
 		return err
 	}
-	return j.WriteResource(faults.Resource{
+	return j.WriteResource(journal.Resource{
 		ID: r.recordResourceID(), RunID: r.id, Created: time.Now().UTC(),
-		Undo: faults.Undo{Kind: UndoCloseRecord, Ref: map[string]string{"path": abs}, Detail: "run record " + abs},
+		Undo: journal.Undo{Kind: UndoCloseRecord, Ref: map[string]string{"path": abs}, Detail: "run record " + abs},
 	})
 }
 
@@ -135,13 +136,13 @@ type RecordCloser struct {
 	Now func() time.Time
 }
 
-var _ faults.UndoHandler = (*RecordCloser)(nil)
+var _ journal.Handler = (*RecordCloser)(nil)
 
 // Handles reports whether the kind is UndoCloseRecord.
-func (*RecordCloser) Handles(k faults.UndoKind) bool { return k == UndoCloseRecord }
+func (*RecordCloser) Handles(k journal.Kind) bool { return k == UndoCloseRecord }
 
 // Undo closes the record at u.Ref["path"].
-func (c *RecordCloser) Undo(_ context.Context, runID string, u faults.Undo) ([]string, error) {
+func (c *RecordCloser) Undo(_ context.Context, runID string, u journal.Undo) ([]string, error) {
 	path := u.Ref["path"]
 	if path == "" {
 		return nil, errors.New("close run record: no path in the journal entry")

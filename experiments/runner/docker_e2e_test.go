@@ -19,10 +19,10 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/dockertest"
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/libtest"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/docker"
 	_ "github.com/gameday/gameday/platform/runtimes"
@@ -89,7 +89,7 @@ func runSlowdown(t *testing.T, cli *client.Client, settings platform.Settings, r
 		}
 	}
 	e.Spec.Runtime = rt
-	journal, err := faults.OpenJournal(t.TempDir())
+	journal, err := journal.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/platform"
 	_ "github.com/gameday/gameday/platform/runtimes"
@@ -55,7 +55,7 @@ spec:
 
 func runRemoteScenario(t *testing.T, e *experiments.Experiment, promURL, sdPath string) *runner.Outcome {
 	t.Helper()
-	journal, err := faults.OpenJournal(t.TempDir())
+	journal, err := journal.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/loadgen"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/platform"
@@ -46,7 +47,7 @@ type Options struct {
 	// name a registered runtime to pass validation.
 	Runtimes map[string]platform.Runtime
 	// Journal records fault intents and children for `gameday recover`.
-	Journal *faults.Journal
+	Journal *journal.Journal
 	// PrometheusURL selects the remote metrics path; empty: embedded.
 	PrometheusURL string
 	// FileSD is where the remote path writes the scrape targets (file_sd

@@ -16,6 +16,7 @@ import (
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	_ "github.com/gameday/gameday/platform/runtimes"
 	"github.com/gameday/gameday/reports"
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 type runResult struct {
 	out     *runner.Outcome
 	stdout  string
-	journal *faults.Journal
+	journal *journal.Journal
 }
 
 func runScenario(t *testing.T, ctx context.Context, file string, onEvent func(faults.Event)) runResult {
@@ -40,7 +41,7 @@ func runScenario(t *testing.T, ctx context.Context, file string, onEvent func(fa
 	if err != nil {
 		t.Fatalf("load %s: %v", file, err)
 	}
-	journal, err := faults.OpenJournal(t.TempDir())
+	journal, err := journal.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func runScenario(t *testing.T, ctx context.Context, file string, onEvent func(fa
 
 // assertNothingLeft checks that no process of the run survives and that the
 // journal holds no fault intent.
-func assertNothingLeft(t *testing.T, runID string, j *faults.Journal) {
+func assertNothingLeft(t *testing.T, runID string, j *journal.Journal) {
 	t.Helper()
 	if pids := e2etest.ProcessesOf(runID); len(pids) > 0 {
 		t.Errorf("processes of run %s still alive: %v", runID, pids)

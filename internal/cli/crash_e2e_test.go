@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -103,7 +103,7 @@ func TestE2ESIGKILLedRunIsClosedAsCrashedByRecover(t *testing.T) {
 	if b, err := rep.CombinedOutput(); err != nil {
 		t.Errorf("gameday report of the crashed record: %v\n%s", err, b)
 	}
-	j, err := faults.OpenJournal(state)
+	j, err := journal.Open(state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,9 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/dockertest"
 	"github.com/gameday/gameday/internal/e2etest"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform/docker"
 )
 
@@ -75,7 +75,7 @@ func TestDockerSIGKILLThenRecoverLeavesNothingBehind(t *testing.T) {
 	go func() { exited <- run.Wait() }()
 
 	// Wait until both faults are journalled and payment is paused.
-	j, err := faults.OpenJournal(state)
+	j, err := journal.Open(state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/journal"
 )
 
 var listenRe = regexp.MustCompile(`(?:listening |http://)(127\.0\.0\.1:\d+)`)
@@ -64,7 +65,7 @@ func (h *harnessRun) assertNothingLeft(t *testing.T, what string) {
 	if left := processesWithEnv("GAMEDAY_STATE_DIR", h.state); len(left) != 0 {
 		var states []string
 		for _, pid := range left {
-			s, _ := faults.ProcState(pid)
+			s, _ := procfs.State(pid)
 			states = append(states, string(s))
 		}
 		t.Fatalf("%s: processes left: %v (states %v)\nstderr:\n%s", what, left, states, h.errOut)
@@ -85,15 +86,15 @@ func (h *harnessRun) assertNothingLeft(t *testing.T, what string) {
 			t.Fatalf("%s: %s still accepts connections", what, a)
 		}
 	}
-	j, err := faults.OpenJournal(h.state)
+	j, err := journal.Open(h.state)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in, _ := j.Intents()
-	kids, _ := j.Children()
+	kids, _ := j.Resources()
 	runs, _ := j.Runs()
 	if len(in)+len(kids)+len(runs) != 0 {
-		t.Fatalf("%s: journal not empty: intents %v children %v runs %v", what, in, kids, runs)
+		t.Fatalf("%s: journal not empty: intents %v resources %v runs %v", what, in, kids, runs)
 	}
 }
 

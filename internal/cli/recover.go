@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 )
 
@@ -34,13 +34,13 @@ summary.md are rendered from what was measured. Safe to run at any time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := gs.StateDir()
-			j, err := faults.OpenJournal(dir)
+			j, err := journal.Open(dir)
 			if err != nil {
 				return errext.WithExitCode(err, errext.Platform)
 			}
 			// A run record left "running" is closed as crashed, and its
 			// reports rendered from what was measured.
-			handlers := []faults.UndoHandler{&runner.RecordCloser{Now: gs.Now}}
+			handlers := []journal.Handler{&runner.RecordCloser{Now: gs.Now}}
 			// Each runtime with records of its own kinds (the Docker
 			// runtime's paused containers, packet filters, a run's
 			// containers) adds its handler; one whose engine does not
@@ -61,7 +61,7 @@ summary.md are rendered from what was measured. Safe to run at any time.`,
 				defer release()
 				handlers = append(handlers, h)
 			}
-			rec, err := faults.Recover(cmd.Context(), j, handlers...)
+			rec, err := journal.Recover(cmd.Context(), j, handlers...)
 			w := gs.Stdout
 			if len(rec.Found) == 0 && len(rec.Left) == 0 && err == nil {
 				fmt.Fprintf(w, "nothing to recover in %s\n", dir)

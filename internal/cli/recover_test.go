@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
+	"github.com/gameday/gameday/platform"
+	"github.com/gameday/gameday/platform/local"
 )
 
 func TestRecoverWithNothingToDo(t *testing.T) {
@@ -25,18 +27,19 @@ func TestRecoverWithNothingToDo(t *testing.T) {
 
 func TestRecoverEndsTheOrphansOfACrashedRun(t *testing.T) {
 	s := newSUTState(t, "")
-	j, err := faults.OpenJournal(s.state)
+	j, err := journal.Open(s.state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A run whose harness is gone (its start time does not match).
-	b, _ := json.Marshal(faults.RunRecord{RunID: "crashed", PID: os.Getpid(), StartTime: 1, Started: time.Now()})
+	// A run whose harness is gone: its run record is there, its lock is
+	// held by nobody.
+	b, _ := json.Marshal(journal.RunRecord{RunID: "crashed", PID: 1, Started: time.Now()})
 	if err := os.WriteFile(filepath.Join(s.state, "runs", "crashed.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// Its orphan: a real process carrying the run id, stopped by a pause.
 	cmd := exec.Command("sleep", "60")
-	cmd.Env = append(os.Environ(), faults.RunIDEnv+"=crashed")
+	cmd.Env = append(os.Environ(), platform.RunIDEnv+"=crashed")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -45,13 +48,19 @@ func TestRecoverEndsTheOrphansOfACrashedRun(t *testing.T) {
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
 	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGSTOP)
-	st, _ := faults.ProcStartTime(cmd.Process.Pid)
-	ref := faults.ProcRef{PID: cmd.Process.Pid, StartTime: st, RunID: "crashed"}
-	if err := j.WriteChild(faults.ChildRecord{ProcRef: ref, Service: "payment", ID: "payment-0", Pgid: true}); err != nil {
+	// The records the local runtime writes: the child, and the pause's
+	// resume of the same process.
+	child, err := local.ProcessRecord("crashed", "payment-0", cmd.Process.Pid)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.WriteIntent(faults.Intent{ID: "crashed-freeze-0", RunID: "crashed", Fault: "freeze", Type: "pause", Created: time.Now(),
-		Undo: []faults.Undo{{Kind: faults.UndoResume, Proc: &ref, Detail: "pause of payment-0"}}}); err != nil {
+	if err := j.WriteResource(child); err != nil {
+		t.Fatal(err)
+	}
+	resume := child.Undo
+	resume.Kind, resume.Detail = local.UndoResume, "pause of payment-0"
+	if err := j.WriteIntent(journal.Intent{ID: "crashed-freeze-0", RunID: "crashed", Fault: "freeze", Type: "pause", Created: time.Now(),
+		Undo: []journal.Undo{resume}}); err != nil {
 		t.Fatal(err)
 	}
 	if code := Execute(s.gs, []string{"recover"}); code != 0 {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut/policy"
 )
@@ -112,7 +112,7 @@ func runGameday(gs *GlobalState, arg string, f runFlags) error {
 // runtime settings (the shop is this binary's `sut serve`), the fault journal in
 // the state directory, live output and logging.
 func runnerBase(gs *GlobalState, verbose bool) (runner.Options, error) {
-	journal, err := faults.OpenJournal(gs.StateDir())
+	journal, err := journal.Open(gs.StateDir())
 	if err != nil {
 		return runner.Options{}, errext.WithExitCode(fmt.Errorf("open fault journal: %w", err), errext.Platform)
 	}

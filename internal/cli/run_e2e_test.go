@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -113,7 +113,7 @@ func (c *runCLI) assertNothingLeft(t *testing.T, runID string) {
 	if left := e2etest.ProcessesOf(runID); len(left) != 0 {
 		t.Errorf("processes of run %s left: %v", runID, left)
 	}
-	j, err := faults.OpenJournal(c.state)
+	j, err := journal.Open(c.state)
 	if err != nil {
 		t.Fatal(err)
 	}

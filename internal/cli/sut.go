@@ -17,6 +17,7 @@ import (
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut"
 	"github.com/gameday/gameday/sut/policy"
@@ -186,7 +187,7 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	if err := os.WriteFile(policyFile, pol, 0o644); err != nil {
 		return errext.WithExitCode(err, errext.Platform)
 	}
-	j, err := faults.OpenJournal(gs.StateDir())
+	j, err := journal.Open(gs.StateDir())
 	if err != nil {
 		return errext.WithExitCode(err, errext.Platform)
 	}

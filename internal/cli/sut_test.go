@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/journal"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut/client"
 )
 
@@ -88,8 +90,8 @@ func processesWithEnv(key, value string) []int {
 		if err != nil {
 			continue
 		}
-		if v, ok, _ := faults.ProcEnv(pid, key); ok && v == value {
-			if s, err := faults.ProcState(pid); err == nil && s != 'Z' {
+		if v, ok, _ := procfs.Env(pid, key); ok && v == value {
+			if s, err := procfs.State(pid); err == nil && s != 'Z' {
 				out = append(out, pid)
 			}
 		}
@@ -182,10 +184,10 @@ func TestSUTUpServesUntilInterruptedAndRevertsItsFault(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /api/products through the gateway: %d", resp.StatusCode)
 	}
-	pids := processesWithEnv(faults.RunIDEnv, runID)
+	pids := processesWithEnv(platform.RunIDEnv, runID)
 	stopped := 0
 	for _, pid := range pids {
-		if st, _ := faults.ProcState(pid); st == 'T' {
+		if st, _ := procfs.State(pid); st == 'T' {
 			stopped++
 		}
 	}
@@ -201,7 +203,7 @@ func TestSUTUpServesUntilInterruptedAndRevertsItsFault(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("sut up did not stop after Ctrl-C")
 	}
-	if left := processesWithEnv(faults.RunIDEnv, runID); len(left) != 0 {
+	if left := processesWithEnv(platform.RunIDEnv, runID); len(left) != 0 {
 		t.Fatalf("processes left: %v", left)
 	}
 	if _, err := os.Stat(tokenFile); !os.IsNotExist(err) {
@@ -210,9 +212,9 @@ func TestSUTUpServesUntilInterruptedAndRevertsItsFault(t *testing.T) {
 	if !strings.Contains(s.errOut.String(), "reverted pause-0") {
 		t.Errorf("stderr does not report the revert:\n%s", s.errOut)
 	}
-	j, _ := faults.OpenJournal(s.state)
+	j, _ := journal.Open(s.state)
 	in, _ := j.Intents()
-	kids, _ := j.Children()
+	kids, _ := j.Resources()
 	runs, _ := j.Runs()
 	if len(in)+len(kids)+len(runs) != 0 {
 		t.Errorf("journal not empty: %v %v %v", in, kids, runs)

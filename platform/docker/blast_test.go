@@ -29,7 +29,7 @@ func startForeign(t *testing.T, d *Deployment) string {
 	resp, err := d.cli.ContainerCreate(ctx, &container.Config{
 		Image:  d.imageID,
 		Cmd:    []string{"serve", "--service", "payment", "--listen", "0.0.0.0:8080", "--instance", "payment-0", "--variant", "naive", "--data", "/tmp", "--replicas", "1"},
-		Env:    []string{faults.RunIDEnv + "=" + run},
+		Env:    []string{platform.RunIDEnv + "=" + run},
 		Labels: map[string]string{LabelRun: run, LabelService: "payment", LabelInstance: "payment-0"},
 	}, nil, &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{d.netName: {NetworkID: d.netID}}},
 		nil, "gameday-"+run+"-payment-0")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/dockertest"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
@@ -29,7 +30,7 @@ func crashHarness() int {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		return 1
 	}
-	j, err := faults.OpenJournal(os.Getenv("DOCKER_TEST_STATE"))
+	j, err := journal.Open(os.Getenv("DOCKER_TEST_STATE"))
 	if err != nil {
 		return fail(err)
 	}
@@ -146,11 +147,11 @@ func TestSIGKILLedHarnessThenRecoverLeavesNothing(t *testing.T) {
 		t.Fatalf("after SIGKILL: payment paused %v, GD- chains in orders %v (want paused and one chain)", pay.State.Paused, gd)
 	}
 
-	j, err := faults.OpenJournal(state)
+	j, err := journal.Open(state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := faults.Recover(ctx, j, &Recoverer{Client: cli})
+	rec, err := journal.Recover(ctx, j, &Recoverer{Client: cli})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestSIGKILLedHarnessThenRecoverLeavesNothing(t *testing.T) {
 		t.Errorf("journal not empty: intents %v resources %v runs %v", in, res, runs)
 	}
 	// A second recovery has nothing to do.
-	if rec, err := faults.Recover(ctx, j, &Recoverer{Client: cli}); err != nil || len(rec.Found) != 0 {
+	if rec, err := journal.Recover(ctx, j, &Recoverer{Client: cli}); err != nil || len(rec.Found) != 0 {
 		t.Errorf("second recovery: %v %v", rec.Found, err)
 	}
 }

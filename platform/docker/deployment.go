@@ -26,7 +26,9 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/metrics"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
@@ -42,18 +44,19 @@ const (
 const (
 	// UndoUnpause: a container may be paused; unpause it if it is still
 	// the run's (Ref: run, container, name).
-	UndoUnpause faults.UndoKind = "docker-unpause"
+	UndoUnpause journal.Kind = "docker-unpause"
 	// UndoChain: an iptables chain may be in a container's network
 	// namespace (Ref: run, container, name, chain).
-	UndoChain faults.UndoKind = "netns-chain"
+	UndoChain journal.Kind = "netns-chain"
 	// UndoRemoveRun: the run's containers, network and volumes exist
 	// (Ref: run); remove every object labelled with the run's id.
-	UndoRemoveRun faults.UndoKind = "docker-run"
+	UndoRemoveRun journal.Kind = "docker-run"
 )
 
 // InstanceStatus describes one instance for people and tests.
 type InstanceStatus struct {
 	faults.Instance
+	PID       int // the container's init process as the host sees it (0 while down)
 	State     string
 	Container string // container name
 	IP        netip.Addr
@@ -148,9 +151,9 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 	return d, nil
 }
 
-func (d *Deployment) resource() faults.Resource {
-	return faults.Resource{ID: d.cfg.RunID + "-docker", RunID: d.cfg.RunID, Created: time.Now().UTC(),
-		Undo: faults.Undo{Kind: UndoRemoveRun, Ref: map[string]string{"run": d.cfg.RunID},
+func (d *Deployment) resource() journal.Resource {
+	return journal.Resource{ID: d.cfg.RunID + "-docker", RunID: d.cfg.RunID, Created: time.Now().UTC(),
+		Undo: journal.Undo{Kind: UndoRemoveRun, Ref: map[string]string{"run": d.cfg.RunID},
 			Detail: fmt.Sprintf("docker containers, network %s and volumes", d.netName)}}
 }
 
@@ -310,7 +313,7 @@ func (d *Deployment) createAndStart(ctx context.Context, s Service, in *instance
 	resp, err := d.cli.ContainerCreate(ctx, &container.Config{
 		Image:        d.imageID,
 		Cmd:          d.args(s, in),
-		Env:          append(slices.Clone(d.cfg.Env), faults.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id),
+		Env:          append(slices.Clone(d.cfg.Env), platform.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id),
 		ExposedPorts: nat.PortSet{portKey: {}},
 		Labels:       d.labels(LabelService, s.Name, LabelInstance, in.id),
 	}, hc, &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
@@ -526,12 +529,12 @@ func (d *Deployment) Status() []InstanceStatus {
 	for _, in := range d.all {
 		in.mu.Lock()
 		s := InstanceStatus{State: in.state, Container: in.name, IP: in.ip, Restarts: in.life.Restarts(),
-			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id, RunID: d.cfg.RunID}}
+			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id}}
 		if in.ctl != nil {
 			s.Stable = in.ctl.Addr()
 		}
 		if in.gen != nil {
-			s.PID, s.StartTime = in.gen.pid, in.gen.startTime
+			s.PID, s.Ref = in.gen.pid, in.gen.ref()
 		}
 		in.mu.Unlock()
 		out = append(out, s)

@@ -10,6 +10,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
@@ -25,8 +26,7 @@ func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
 	for _, in := range ins {
 		in.mu.Lock()
 		if in.gen != nil && !in.gen.done() {
-			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id,
-				PID: in.gen.pid, StartTime: in.gen.startTime, RunID: d.cfg.RunID})
+			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id, Ref: in.gen.ref()})
 		}
 		in.mu.Unlock()
 	}
@@ -42,7 +42,7 @@ func (d *Deployment) current(fi faults.Instance) (*instance, *generation, error)
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.gen == nil || in.gen.pid != fi.PID || in.gen.done() {
+	if in.gen == nil || in.gen.ref() != fi.Ref || in.gen.done() {
 		return in, nil, nil
 	}
 	return in, in.gen, nil
@@ -70,7 +70,7 @@ func (d *Deployment) running(ctx context.Context, fi faults.Instance) (*instance
 		return nil, nil, container.InspectResponse{}, err
 	}
 	if gen == nil {
-		return nil, nil, container.InspectResponse{}, fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
+		return nil, nil, container.InspectResponse{}, fmt.Errorf("%s (%s) is no longer running", fi.ID, fi.Ref)
 	}
 	st, err := d.inspect(ctx, in)
 	if err != nil {
@@ -187,15 +187,15 @@ func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 	return nil
 }
 
-// PauseUndo implements faults.UndoDescriber: `gameday recover` unpauses
+// PauseUndo implements faults.ProcessRuntime: `gameday recover` unpauses
 // the container (if it still carries the run's label) without the harness.
-func (d *Deployment) PauseUndo(fi faults.Instance) faults.Undo {
+func (d *Deployment) PauseUndo(fi faults.Instance) journal.Undo {
 	ref := map[string]string{"run": d.cfg.RunID}
 	name := fi.ID
 	if in, err := d.instance(fi.ID); err == nil {
 		ref["container"], ref["name"], name = in.cid, in.name, in.name
 	}
-	return faults.Undo{Kind: UndoUnpause, Ref: ref, Detail: fmt.Sprintf("pause of %s (container %s)", fi.ID, name)}
+	return journal.Undo{Kind: UndoUnpause, Ref: ref, Detail: fmt.Sprintf("pause of %s (container %s)", fi.ID, name)}
 }
 
 // SetHTTPFault implements faults.HTTPRuntime through the instance's admin
@@ -232,5 +232,4 @@ var (
 	_ faults.ProcessRuntime = (*Deployment)(nil)
 	_ faults.LinkRuntime    = (*Deployment)(nil)
 	_ faults.HTTPRuntime    = (*Deployment)(nil)
-	_ faults.UndoDescriber  = (*Deployment)(nil)
 )

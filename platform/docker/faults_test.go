@@ -8,11 +8,14 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
 )
@@ -129,7 +132,7 @@ func TestKillRestartsAfterTheDelayAndTheEdgesWorkAgain(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ins, _ := d.Instances("orders")
-		if len(ins) == 1 && ins[0].PID != before.State.Pid {
+		if len(ins) == 1 && refPID(ins[0].Ref) != before.State.Pid {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -287,7 +290,7 @@ func TestStopDrainsAndARestartBringsItBack(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if ins, _ := d.Instances("payment"); len(ins) == 1 && ins[0].PID != before.State.Pid {
+		if ins, _ := d.Instances("payment"); len(ins) == 1 && refPID(ins[0].Ref) != before.State.Pid {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -304,4 +307,11 @@ func TestStopDrainsAndARestartBringsItBack(t *testing.T) {
 	if code != 200 && code != 201 {
 		t.Errorf("checkout after the restart: %d %s", code, body)
 	}
+}
+
+// refPID is the host pid in an instance's Ref.
+func refPID(ref string) int {
+	pid, _, _ := strings.Cut(ref, "@")
+	n, _ := strconv.Atoi(pid)
+	return n
 }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 
-	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
@@ -38,11 +38,17 @@ type instance struct {
 
 // generation is one start of a container, until it stops.
 type generation struct {
-	pid       int    // the container's init process, seen from the host
-	startTime uint64 // its start time (clock ticks since boot)
-	hostAddr  string // 127.0.0.1:PORT the engine published for this start
-	started   time.Time
-	exited    chan struct{} // closed once the container is seen not running
+	pid      int    // the container's init process, seen from the host
+	hostAddr string // 127.0.0.1:PORT the engine published for this start
+	started  time.Time
+	exited   chan struct{} // closed once the container is seen not running
+}
+
+// ref is the generation's faults.Instance.Ref: the host pid of the
+// container's init process and when this start began, which no later start
+// of the container shares.
+func (g *generation) ref() string {
+	return strconv.Itoa(g.pid) + "@" + strconv.FormatInt(g.started.UnixNano(), 36)
 }
 
 func (g *generation) done() bool {
@@ -101,7 +107,6 @@ func (d *Deployment) startContainer(ctx context.Context, in *instance) (*generat
 		return fail(errors.New("exited at once"))
 	}
 	gen.pid = st.State.Pid
-	gen.startTime, _ = faults.ProcStartTime(gen.pid)
 	if st.NetworkSettings != nil {
 		for _, b := range st.NetworkSettings.Ports[portKey] {
 			if b.HostIP == "127.0.0.1" && b.HostPort != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform/docker/netns"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
@@ -235,8 +236,8 @@ func (l *edgeLink) journalChain(a *activeToxic) error {
 	if p, ok := a.toxic.(proxy.Partition); ok && p.Mode == proxy.Refuse {
 		mode = "refuse"
 	}
-	return j.WriteIntent(faults.Intent{ID: a.intent, RunID: l.d.cfg.RunID, Fault: "chain " + a.chain, Type: "partition",
-		Created: time.Now().UTC(), Undo: []faults.Undo{{Kind: UndoChain,
+	return j.WriteIntent(journal.Intent{ID: a.intent, RunID: l.d.cfg.RunID, Fault: "chain " + a.chain, Type: "partition",
+		Created: time.Now().UTC(), Undo: []journal.Undo{{Kind: UndoChain,
 			Ref:    map[string]string{"run": l.d.cfg.RunID, "container": l.caller.cid, "name": l.caller.name, "chain": a.chain},
 			Detail: fmt.Sprintf("partition %s of %s→%s (iptables chain %s in %s)", mode, l.caller.id, l.callee.id, a.chain, l.caller.name)}}})
 }

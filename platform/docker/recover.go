@@ -10,10 +10,10 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/client"
 
-	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
 )
 
-// Recoverer is the Docker runtime's faults.UndoHandler: it reverts what a
+// Recoverer is the Docker runtime's journal.Handler: it reverts what a
 // crashed run left, without the harness that made it. Every container is
 // inspected first and left alone unless it carries the run's label.
 type Recoverer struct {
@@ -23,17 +23,17 @@ type Recoverer struct {
 	StopGrace time.Duration
 }
 
-var _ faults.UndoHandler = (*Recoverer)(nil)
+var _ journal.Handler = (*Recoverer)(nil)
 
-// Handles implements faults.UndoHandler.
-func (r *Recoverer) Handles(k faults.UndoKind) bool {
+// Handles implements journal.Handler.
+func (r *Recoverer) Handles(k journal.Kind) bool {
 	return k == UndoUnpause || k == UndoChain || k == UndoRemoveRun
 }
 
-// Undo implements faults.UndoHandler: it unpauses a container, removes an
+// Undo implements journal.Handler: it unpauses a container, removes an
 // iptables chain from a container's namespace, or removes every container,
 // network and volume of the run, and says what it did.
-func (r *Recoverer) Undo(ctx context.Context, runID string, u faults.Undo) ([]string, error) {
+func (r *Recoverer) Undo(ctx context.Context, runID string, u journal.Undo) ([]string, error) {
 	if run := u.Ref["run"]; run != "" && run != runID {
 		return nil, fmt.Errorf("%s: record of run %q filed under run %q", u.Detail, run, runID)
 	}
@@ -58,7 +58,7 @@ func (r *Recoverer) Undo(ctx context.Context, runID string, u faults.Undo) ([]st
 
 // owned inspects the container of an undo record; gone says it no longer
 // exists, a foreign container is an error wrapping ErrForeign.
-func (r *Recoverer) owned(ctx context.Context, runID string, u faults.Undo) (st containerState, gone bool, err error) {
+func (r *Recoverer) owned(ctx context.Context, runID string, u journal.Undo) (st containerState, gone bool, err error) {
 	id := u.Ref["container"]
 	if id == "" {
 		return st, false, fmt.Errorf("%s: no container in the record", u.Detail)
@@ -91,7 +91,7 @@ type containerState struct {
 	sandbox string
 }
 
-func (r *Recoverer) unpause(ctx context.Context, runID string, u faults.Undo) ([]string, error) {
+func (r *Recoverer) unpause(ctx context.Context, runID string, u journal.Undo) ([]string, error) {
 	st, gone, err := r.owned(ctx, runID, u)
 	name := u.Ref["name"]
 	switch {
@@ -110,7 +110,7 @@ func (r *Recoverer) unpause(ctx context.Context, runID string, u faults.Undo) ([
 	return []string{fmt.Sprintf("unpaused container %s (%s)", st.name, u.Detail)}, nil
 }
 
-func (r *Recoverer) removeChain(ctx context.Context, runID string, u faults.Undo) ([]string, error) {
+func (r *Recoverer) removeChain(ctx context.Context, runID string, u journal.Undo) ([]string, error) {
 	st, gone, err := r.owned(ctx, runID, u)
 	name, chain := u.Ref["name"], u.Ref["chain"]
 	switch {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 )
 
@@ -23,7 +24,6 @@ var (
 	_ faults.Stopper        = (*Deployment)(nil)
 	_ faults.LinkRuntime    = (*Deployment)(nil)
 	_ faults.HTTPRuntime    = (*Deployment)(nil)
-	_ faults.UndoDescriber  = (*Deployment)(nil)
 )
 
 // Name is "docker".
@@ -56,7 +56,7 @@ func (Runtime) Deploy(ctx context.Context, s platform.Spec) (platform.Deployment
 // Recovery connects to the Docker engine: its handler unpauses containers,
 // removes packet filters and a crashed run's containers, network and
 // volumes (each only if it carries the run's label).
-func (Runtime) Recovery(ctx context.Context) (faults.UndoHandler, func(), error) {
+func (Runtime) Recovery(ctx context.Context) (journal.Handler, func(), error) {
 	cli, err := NewClient(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("docker engine: %w", err)

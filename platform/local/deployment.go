@@ -15,6 +15,8 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
@@ -30,11 +32,13 @@ const (
 // InstanceStatus describes one instance for people and reports.
 type InstanceStatus struct {
 	faults.Instance
-	State    string
-	Addr     string // the child's own address (changes on restart)
-	Stable   string // stable address for metrics and admin (a plain proxy)
-	Restarts int
-	Log      string
+	PID       int    // the child's pid (0 while down)
+	StartTime uint64 // its start time, clock ticks since boot
+	State     string
+	Addr      string // the child's own address (changes on restart)
+	Stable    string // stable address for metrics and admin (a plain proxy)
+	Restarts  int
+	Log       string
 }
 
 type instance struct {
@@ -190,9 +194,7 @@ func (d *Deployment) supervise(in *instance, p *process) {
 	defer d.wg.Done()
 	for {
 		<-p.done
-		if d.cfg.Journal != nil {
-			_ = d.cfg.Journal.ClearChild(p.rec)
-		}
+		d.forget(p)
 		in.mu.Lock()
 		if d.isClosing() {
 			in.proc, in.state = nil, StateStopped
@@ -354,9 +356,9 @@ func (d *Deployment) Status() []InstanceStatus {
 	for _, in := range d.all {
 		in.mu.Lock()
 		s := InstanceStatus{State: in.state, Stable: in.ctl.Addr(), Restarts: in.life.Restarts(), Log: in.logPath,
-			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id, RunID: d.cfg.RunID}}
+			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id}}
 		if in.proc != nil {
-			s.Addr, s.PID, s.StartTime = in.proc.addr, in.proc.rec.PID, in.proc.rec.StartTime
+			s.Addr, s.PID, s.StartTime, s.Ref = in.proc.addr, in.proc.ref.PID, in.proc.ref.StartTime, in.proc.ref.instanceRef()
 		}
 		in.mu.Unlock()
 		out = append(out, s)
@@ -384,8 +386,7 @@ func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
 	for _, in := range ins {
 		in.mu.Lock()
 		if in.proc != nil && !in.proc.exited() {
-			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id,
-				PID: in.proc.rec.PID, StartTime: in.proc.rec.StartTime, RunID: d.cfg.RunID})
+			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id, Ref: in.proc.ref.instanceRef()})
 		}
 		in.mu.Unlock()
 	}
@@ -401,7 +402,7 @@ func (d *Deployment) current(fi faults.Instance) (*instance, *process, error) {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.proc == nil || in.proc.rec.PID != fi.PID || in.proc.rec.StartTime != fi.StartTime {
+	if in.proc == nil || in.proc.ref.instanceRef() != fi.Ref {
 		return in, nil, nil
 	}
 	return in, in.proc, nil
@@ -418,9 +419,9 @@ func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.Re
 	}
 	in.mu.Lock()
 	p := in.proc
-	if p == nil || p.rec.PID != fi.PID || p.rec.StartTime != fi.StartTime {
+	if p == nil || p.ref.instanceRef() != fi.Ref {
 		in.mu.Unlock()
-		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
+		return fmt.Errorf("%s (%s) is no longer running", fi.ID, fi.Ref)
 	}
 	in.life.Pend(pol)
 	err = p.signal(syscall.SIGKILL)
@@ -466,7 +467,7 @@ func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
 		return err
 	}
 	if p == nil {
-		return fmt.Errorf("%s (pid %d) is no longer running", fi.ID, fi.PID)
+		return fmt.Errorf("%s (%s) is no longer running", fi.ID, fi.Ref)
 	}
 	if err := p.signal(syscall.SIGSTOP); err != nil {
 		return err
@@ -487,7 +488,7 @@ func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 		return err
 	}
 	if err := p.signal(syscall.SIGCONT); err != nil {
-		if errors.Is(err, faults.ErrNotOwned) {
+		if errors.Is(err, ErrNotOwned) {
 			return nil
 		}
 		return err
@@ -500,13 +501,23 @@ func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 	return waitState(ctx, p, func(s byte) bool { return s != 'T' })
 }
 
+// PauseUndo implements faults.ProcessRuntime: recovery resumes the
+// instance's process (its group leader) if it is still the one paused.
+func (d *Deployment) PauseUndo(fi faults.Instance) journal.Undo {
+	_, p, err := d.current(fi)
+	if err != nil || p == nil {
+		return journal.Undo{Kind: journal.EndsWithHarness, Detail: fmt.Sprintf("pause of %s: not running", fi.ID)}
+	}
+	return journal.Undo{Kind: UndoResume, Ref: withID(p.ref.ref(), fi.ID), Detail: "pause of " + fi.ID}
+}
+
 func waitState(ctx context.Context, p *process, ok func(byte) bool) error {
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
 	deadline := time.NewTimer(2 * time.Second)
 	defer deadline.Stop()
 	for {
-		s, err := faults.ProcState(p.rec.PID)
+		s, err := procfs.State(p.ref.PID)
 		if err != nil || ok(s) {
 			return nil
 		}
@@ -516,7 +527,7 @@ func waitState(ctx context.Context, p *process, ok func(byte) bool) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
-			return fmt.Errorf("pid %d stays in state %c", p.rec.PID, s)
+			return fmt.Errorf("pid %d stays in state %c", p.ref.PID, s)
 		case <-t.C:
 		}
 	}

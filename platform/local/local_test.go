@@ -18,12 +18,14 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
+	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 )
 
-func standIn(t *testing.T, mod func(*Config)) (*Deployment, *faults.Journal) {
+func standIn(t *testing.T, mod func(*Config)) (*Deployment, *journal.Journal) {
 	t.Helper()
-	j, err := faults.OpenJournal(filepath.Join(t.TempDir(), "state"))
+	j, err := journal.Open(filepath.Join(t.TempDir(), "state"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func procsOfRun(runID string) []int {
 		if err != nil {
 			continue
 		}
-		if v, ok, _ := faults.ProcEnv(pid, faults.RunIDEnv); ok && v == runID {
+		if v, ok, _ := procfs.Env(pid, platform.RunIDEnv); ok && v == runID {
 			out = append(out, pid)
 		}
 	}
@@ -115,7 +117,7 @@ func TestStartWiresEveryEdgeAndCloseLeavesNothing(t *testing.T) {
 			t.Fatalf("scrape %s: %d %v", tg.URL, code, err)
 		}
 	}
-	kids, err := j.Children()
+	kids, err := children(j)
 	if err != nil || len(kids) != 4 {
 		t.Fatalf("journal holds %d children (%v), want 4", len(kids), err)
 	}
@@ -139,7 +141,7 @@ func TestStartWiresEveryEdgeAndCloseLeavesNothing(t *testing.T) {
 			t.Fatalf("%s still accepts connections after Close", a)
 		}
 	}
-	if kids, _ := j.Children(); len(kids) != 0 {
+	if kids, _ := children(j); len(kids) != 0 {
 		t.Fatalf("journal still holds %d children", len(kids))
 	}
 	if runs, _ := j.Runs(); len(runs) != 0 {
@@ -257,8 +259,8 @@ func TestKillRemovesTheProcessAndRestartBringsItBackAfterTheDelay(t *testing.T) 
 	if err := f.Inject(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := victim.Ref().Owned(); err == nil {
-		t.Fatalf("pid %d still there after kill", victim.PID)
+	if p := procOf(d, victim); p.owned() == nil {
+		t.Fatalf("pid %d still there after kill", p.PID)
 	}
 	if now, _ := d.Instances("payment"); len(now) != 1 {
 		t.Fatalf("%d payment instances listed right after the kill, want 1", len(now))
@@ -282,8 +284,8 @@ func TestKillRemovesTheProcessAndRestartBringsItBackAfterTheDelay(t *testing.T) 
 	if down < delay {
 		t.Fatalf("restarted after %v, before the %v delay", down, delay)
 	}
-	if back.PID == victim.PID {
-		t.Fatal("same pid after restart")
+	if back.Ref == victim.Ref {
+		t.Fatal("same process after restart")
 	}
 	if code, err := get(t, c, edge); err != nil || code != 200 {
 		t.Fatalf("edge proxy not rewired to the restarted instance: %d %v", code, err)
@@ -329,15 +331,16 @@ func TestPauseStopsTheProcessAndRevertResumesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	undo, err := f.(faults.Preparer).Prepare(context.Background())
-	if err != nil || len(undo) != 2 || undo[0].Kind != faults.UndoResume {
+	if err != nil || len(undo) != 2 || undo[0].Kind != UndoResume {
 		t.Fatalf("prepare: %v %+v", err, undo)
 	}
 	if err := f.Inject(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range undo {
-		if s, _ := faults.ProcState(u.Proc.PID); s != 'T' {
-			t.Fatalf("pid %d in state %c, want T (stopped)", u.Proc.PID, s)
+		p, _ := procRefOf(u.Ref)
+		if s, _ := procfs.State(p.PID); s != 'T' {
+			t.Fatalf("pid %d in state %c, want T (stopped)", p.PID, s)
 		}
 	}
 	c := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -348,8 +351,9 @@ func TestPauseStopsTheProcessAndRevertResumesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range undo {
-		if s, _ := faults.ProcState(u.Proc.PID); s == 'T' {
-			t.Fatalf("pid %d still stopped after revert", u.Proc.PID)
+		p, _ := procRefOf(u.Ref)
+		if s, _ := procfs.State(p.PID); s == 'T' {
+			t.Fatalf("pid %d still stopped after revert", p.PID)
 		}
 	}
 	c.Timeout = 2 * time.Second
@@ -377,12 +381,12 @@ func TestCrashedInstanceIsRestartedWithBackoff(t *testing.T) {
 		insts, _ := d.Instances("orders")
 		start := time.Now()
 		// Kill from outside the fault catalog: a crash.
-		if err := insts[0].Ref().Signal(9); err != nil {
+		if err := procOf(d, insts[0]).signal(9, false); err != nil {
 			t.Fatal(err)
 		}
 		for {
 			now, _ := d.Instances("orders")
-			if len(now) == 1 && now[0].PID != insts[0].PID {
+			if len(now) == 1 && now[0].Ref != insts[0].Ref {
 				break
 			}
 			if time.Since(start) > 10*time.Second {
@@ -420,7 +424,7 @@ func TestKillWithRestartDelayZeroRestartsAtOnce(t *testing.T) {
 	}
 	defer f.Revert(context.Background())
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		if now, _ := d.Instances("orders"); len(now) == 1 && now[0].PID != before[0].PID {
+		if now, _ := d.Instances("orders"); len(now) == 1 && now[0].Ref != before[0].Ref {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -466,9 +470,30 @@ func TestChildrenRunWithOneProcessor(t *testing.T) {
 	}
 	d, _ := standIn(t, nil)
 	for _, st := range d.Status() {
-		got, ok, err := faults.ProcEnv(st.PID, "GOMAXPROCS")
+		got, ok, err := procfs.Env(st.PID, "GOMAXPROCS")
 		if err != nil || !ok || got != want {
 			t.Errorf("%s (pid %d): GOMAXPROCS %q (set %v, %v), want %q", st.Instance.ID, st.PID, got, ok, err, want)
 		}
 	}
+}
+
+// children lists the journal records of the runtime's child processes.
+func children(j *journal.Journal) ([]journal.Resource, error) {
+	res, err := j.Resources()
+	var out []journal.Resource
+	for _, r := range res {
+		if r.Undo.Kind == UndoEndProcess {
+			out = append(out, r)
+		}
+	}
+	return out, err
+}
+
+// procOf is the process an instance's Ref names.
+func procOf(d *Deployment, in faults.Instance) procRef {
+	pid, st, _ := strings.Cut(in.Ref, "/")
+	p := procRef{RunID: d.RunID()}
+	p.PID, _ = strconv.Atoi(pid)
+	p.StartTime, _ = strconv.ParseUint(st, 10, 64)
+	return p
 }

@@ -11,14 +11,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 // process is one run of an instance's child process.
 type process struct {
 	cmd     *exec.Cmd
-	rec     faults.ChildRecord
+	ref     procRef
+	id      string // the instance's id
+	resID   string // its journal record, "" if none
 	addr    string
 	started time.Time
 	done    chan struct{} // closed once the child is reaped
@@ -40,7 +43,7 @@ func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) 
 	argv := append(append([]string{}, d.cfg.Command...), in.args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = childEnv(os.Environ(), d.cfg.Env)
-	cmd.Env = append(cmd.Env, faults.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id)
+	cmd.Env = append(cmd.Env, platform.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id)
 	cmd.Stdout = pw
 	cmd.Stderr = logf
 	cmd.Dir = d.cfg.RunDir
@@ -54,15 +57,18 @@ func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) 
 		return nil, fmt.Errorf("start %s: %w", in.id, err)
 	}
 	pw.Close()
-	p := &process{cmd: cmd, started: time.Now(), done: make(chan struct{})}
-	st, stErr := faults.ProcStartTime(cmd.Process.Pid)
-	p.rec = faults.ChildRecord{ProcRef: faults.ProcRef{PID: cmd.Process.Pid, StartTime: st, RunID: d.cfg.RunID}, Service: in.service, ID: in.id, Pgid: true}
+	p := &process{cmd: cmd, id: in.id, started: time.Now(), done: make(chan struct{})}
+	st, stErr := procfs.StartTime(cmd.Process.Pid)
+	p.ref = procRef{PID: cmd.Process.Pid, StartTime: st, RunID: d.cfg.RunID}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
 	if stErr == nil && d.cfg.Journal != nil {
-		stErr = d.cfg.Journal.WriteChild(p.rec)
+		res := processResource(p.ref, in.id)
+		if stErr = d.cfg.Journal.WriteResource(res); stErr == nil {
+			p.resID = res.ID
+		}
 	}
 	addrCh := make(chan string, 1)
 	go copyStdout(pr, logf.Name(), addrCh)
@@ -152,16 +158,20 @@ func (d *Deployment) waitReady(ctx context.Context, p *process, timeout <-chan t
 func (p *process) signal(sig syscall.Signal) error {
 	select {
 	case <-p.done:
-		return faults.ErrNotOwned
+		return ErrNotOwned
 	default:
 	}
-	if err := p.rec.Owned(); err != nil {
-		return err
-	}
-	if err := syscall.Kill(-p.rec.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal %v to %s (pid %d): %w", sig, p.rec.ID, p.rec.PID, err)
+	if err := p.ref.signal(sig, true); err != nil {
+		return fmt.Errorf("%s: %w", p.id, err)
 	}
 	return nil
+}
+
+// forget clears the child's journal record once it is reaped.
+func (d *Deployment) forget(p *process) {
+	if d.cfg.Journal != nil && p.resID != "" {
+		_ = d.cfg.Journal.ClearResource(p.resID)
+	}
 }
 
 // endProcess stops a child: SIGCONT and SIGTERM, then SIGKILL after grace
@@ -180,9 +190,7 @@ func (d *Deployment) endProcess(p *process, grace time.Duration) {
 	_ = p.signal(syscall.SIGCONT)
 	_ = p.signal(syscall.SIGKILL)
 	<-p.done
-	if d.cfg.Journal != nil {
-		_ = d.cfg.Journal.ClearChild(p.rec)
-	}
+	d.forget(p)
 }
 
 func (p *process) exited() bool {

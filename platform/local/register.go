@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 )
 
@@ -17,6 +18,7 @@ type Runtime struct{}
 
 var (
 	_ platform.Runtime      = Runtime{}
+	_ platform.Recoverer    = Runtime{}
 	_ platform.Deployment   = (*Deployment)(nil)
 	_ faults.ProcessRuntime = (*Deployment)(nil)
 	_ faults.LinkRuntime    = (*Deployment)(nil)
@@ -41,4 +43,10 @@ func (Runtime) Deploy(ctx context.Context, s platform.Spec) (platform.Deployment
 		return nil, err
 	}
 	return d, nil
+}
+
+// Recovery implements platform.Recoverer: the local runtime's records (its
+// children, the processes its pauses stopped) need only this machine.
+func (Runtime) Recovery(context.Context) (journal.Handler, func(), error) {
+	return Recoverer{}, func() {}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/faults"
+	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut"
 )
@@ -31,7 +32,7 @@ func realShop(t *testing.T) *Deployment {
 	for _, e := range sut.Edges() {
 		edges = append(edges, faults.Edge{From: e.From, To: e.To})
 	}
-	j, err := faults.OpenJournal(filepath.Join(t.TempDir(), "state"))
+	j, err := journal.Open(filepath.Join(t.TempDir(), "state"))
 	if err != nil {
 		t.Fatal(err)
 	}
