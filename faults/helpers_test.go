@@ -17,6 +17,9 @@ import (
 type linkBed struct {
 	edges   []Edge
 	proxies map[Edge]*proxy.Proxy
+	// remotes, when set, are what Links hands out: each proxy driven
+	// through its admin API, as a sidecar proxy in another process is.
+	remotes map[Edge]*proxy.Remote
 }
 
 func (b *linkBed) Name() string  { return "test" }
@@ -25,6 +28,10 @@ func (b *linkBed) Links(to, from string) ([]Link, error) {
 	var out []Link
 	for _, e := range b.edges {
 		if e.To == to && (from == "" || e.From == from) {
+			if b.remotes != nil {
+				out = append(out, b.remotes[e])
+				continue
+			}
 			out = append(out, b.proxies[e])
 		}
 	}
@@ -59,6 +66,19 @@ func newLinkBed(t *testing.T) *linkBed {
 		t.Cleanup(func() { p.Close() })
 		b.edges = append(b.edges, e)
 		b.proxies[e] = p
+	}
+	return b
+}
+
+// remote makes the bed's links remote: an admin API per proxy, on its own
+// loopback server, and a proxy.Remote that drives it.
+func (b *linkBed) remote(t *testing.T) *linkBed {
+	t.Helper()
+	b.remotes = map[Edge]*proxy.Remote{}
+	for e, p := range b.proxies {
+		admin := httptest.NewServer(proxy.AdminHandler(p, "tok"))
+		t.Cleanup(admin.Close)
+		b.remotes[e] = &proxy.Remote{URL: admin.URL, Token: "tok"}
 	}
 	return b
 }

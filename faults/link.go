@@ -77,7 +77,7 @@ func (l *linkFault) Prepare(context.Context) ([]journal.Undo, error) {
 	return []journal.Undo{{Kind: journal.EndsWithHarness, Detail: fmt.Sprintf("%s on %d proxies of %s", l.toxic.Type(), len(l.links), l.desc)}}, nil
 }
 
-func (l *linkFault) Inject(context.Context) error {
+func (l *linkFault) Inject(ctx context.Context) error {
 	if err := l.prepare(); err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (l *linkFault) Inject(context.Context) error {
 		if _, on := l.active[i]; on {
 			continue
 		}
-		id, err := ln.Add(l.toxic)
+		id, err := ln.AddToxic(ctx, l.toxic)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s on %s: %w", l.toxic.Type(), l.desc, err))
 			continue
@@ -100,12 +100,12 @@ func (l *linkFault) Inject(context.Context) error {
 
 // Revert removes the toxic from every link it was added to; a second call
 // finds nothing left to remove.
-func (l *linkFault) Revert(context.Context) error {
+func (l *linkFault) Revert(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var errs []error
 	for i, id := range l.active {
-		if err := l.links[i].Remove(id); err != nil {
+		if err := l.links[i].RemoveToxic(ctx, id); err != nil {
 			errs = append(errs, fmt.Errorf("remove %s from %s: %w", l.toxic.Type(), l.desc, err))
 			continue
 		}

@@ -60,11 +60,21 @@ type ProcessRuntime interface {
 	PauseUndo(inst Instance) journal.Undo
 }
 
-// Link is one call edge's fault proxy (a *proxy.Proxy satisfies it).
+// Link is one call edge's fault proxy, wherever it runs: a *proxy.Proxy
+// in the harness, a *proxy.Remote driving a proxy in another process (a
+// sidecar) through its admin API, or a runtime's own (the docker runtime
+// turns a partition into a packet filter). The toxic is a value of the
+// proxy's closed set (proxy.Encode carries any of them over the wire).
 type Link interface {
-	Add(t proxy.Toxic) (id string, err error)
-	Remove(id string) error
+	AddToxic(ctx context.Context, t proxy.Toxic) (id string, err error)
+	// RemoveToxic removes the toxic; an unknown id is not an error.
+	RemoveToxic(ctx context.Context, id string) error
 }
+
+var (
+	_ Link = (*proxy.Proxy)(nil)
+	_ Link = (*proxy.Remote)(nil)
+)
 
 // Edge is a call edge between two services. From is ClientCaller for the
 // load generator's traffic into the gateway.

@@ -175,7 +175,7 @@ type panicLinks struct{ *linkBed }
 
 type panicking struct{ *proxy.Proxy }
 
-func (panicking) Add(proxy.Toxic) (string, error) { panic("proxy exploded") }
+func (panicking) AddToxic(context.Context, proxy.Toxic) (string, error) { panic("proxy exploded") }
 
 func (p panicLinks) Links(to, from string) ([]Link, error) {
 	ls, err := p.linkBed.Links(to, from)

@@ -182,7 +182,7 @@ func TestTheGuardRefusesAContainerWithoutTheRunsLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, errs["partition"] = links[0].Add(proxy.Partition{Mode: proxy.Refuse})
+	_, errs["partition"] = links[0].AddToxic(ctx, proxy.Partition{Mode: proxy.Refuse})
 	restore()
 	for what, err := range errs {
 		if !errors.Is(err, ErrForeign) {

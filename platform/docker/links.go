@@ -144,15 +144,15 @@ func (l *edgeLink) closeProxy() {
 	}
 }
 
-// Add implements faults.Link.
-func (l *edgeLink) Add(t proxy.Toxic) (string, error) {
+// AddToxic implements faults.Link.
+func (l *edgeLink) AddToxic(ctx context.Context, t proxy.Toxic) (string, error) {
 	if t == nil {
 		return "", errors.New("add nil toxic")
 	}
 	if err := t.Validate(); err != nil {
 		return "", fmt.Errorf("edge %s: %w", l.name(), err)
 	}
-	ctx, cancel := context.WithTimeout(l.d.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -183,9 +183,11 @@ func (l *edgeLink) Add(t proxy.Toxic) (string, error) {
 	return id, nil
 }
 
-// Remove implements faults.Link; removing an unknown id is not an error.
-func (l *edgeLink) Remove(id string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.d.ctx), 15*time.Second)
+// RemoveToxic implements faults.Link; removing an unknown id is not an
+// error. A revert is not cut short by a cancelled ctx (an interrupt is
+// when reverts matter most); 15s bound it.
+func (l *edgeLink) RemoveToxic(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -69,8 +70,8 @@ func TestGraphFindsTheEdgesIntoAService(t *testing.T) {
 // link stands for a runtime's link type.
 type link string
 
-func (l link) Add(proxy.Toxic) (string, error) { return string(l), nil }
-func (l link) Remove(string) error             { return nil }
+func (l link) AddToxic(context.Context, proxy.Toxic) (string, error) { return string(l), nil }
+func (l link) RemoveToxic(context.Context, string) error             { return nil }
 
 func TestLinksCollectsTheLinksOfTheEdgesInto(t *testing.T) {
 	g := NewGraph([]Service{{Name: "gateway", Replicas: 1}, {Name: "orders", Replicas: 1}, {Name: "payment", Replicas: 2}},
