@@ -34,10 +34,10 @@ import (
 
 // Instance states.
 const (
-	StateRunning = "running"
-	StatePaused  = "paused"
-	StateDown    = "down"    // exited, killed or stopped; restart pending or left down
-	StateStopped = "stopped" // the deployment is closed
+	StateRunning = fleet.StateRunning
+	StatePaused  = fleet.StatePaused
+	StateDown    = fleet.StateDown    // exited, killed or stopped; restart pending or left down
+	StateStopped = fleet.StateStopped // the deployment is closed
 )
 
 // UndoKind values of the Docker runtime, reverted by Recoverer.
@@ -183,9 +183,9 @@ func (d *Deployment) deploy(ctx context.Context, ordered []Service) error {
 				return fmt.Errorf("subnet %s too small for every instance", d.subnet)
 			}
 			id := fmt.Sprintf("%s-%d", s.Name, i)
-			in := &instance{service: s.Name, index: i, id: id, ip: next, state: StateDown,
+			in := &instance{service: s.Name, index: i, id: id, ip: next,
 				name: fmt.Sprintf("gameday-%s-%s", d.cfg.RunID, id),
-				life: fleet.NewLife(d.cfg.Restart)}
+				Slot: fleet.Slot[*generation]{State: StateDown, Life: fleet.NewLife(d.cfg.Restart)}}
 			d.instances[s.Name] = append(d.instances[s.Name], in)
 			d.all = append(d.all, in)
 			next = next.Next()
@@ -284,9 +284,9 @@ func (d *Deployment) startLevel(ctx context.Context, level []Service) error {
 			continue
 		}
 		// Watched from now on, so that Close waits for the supervisor.
-		st.in.mu.Lock()
-		st.in.gen, st.in.state = st.gen, StateRunning
-		st.in.mu.Unlock()
+		st.in.Mu.Lock()
+		st.in.Cur, st.in.State = st.gen, StateRunning
+		st.in.Mu.Unlock()
 		d.wg.Add(1)
 		go d.supervise(st.in, st.gen)
 	}
@@ -338,10 +338,10 @@ func (d *Deployment) hostProxies(s Service, in *instance, gen *generation) error
 	if err != nil {
 		return fmt.Errorf("control proxy of %s: %w", in.id, err)
 	}
-	in.mu.Lock()
+	in.Mu.Lock()
 	in.ctl = ctl
 	in.hostIn = append(in.hostIn, ctl)
-	in.mu.Unlock()
+	in.Mu.Unlock()
 	if s.Name != d.cfg.Gateway {
 		return nil
 	}
@@ -354,9 +354,9 @@ func (d *Deployment) hostProxies(s Service, in *instance, gen *generation) error
 	if err != nil {
 		return fmt.Errorf("proxy %s: %w", name, err)
 	}
-	in.mu.Lock()
+	in.Mu.Lock()
 	in.hostIn = append(in.hostIn, px)
-	in.mu.Unlock()
+	in.Mu.Unlock()
 	d.clientPx = append(d.clientPx, px)
 	e := faults.Edge{From: faults.ClientCaller, To: s.Name}
 	d.links[e] = append(d.links[e], px)
@@ -430,9 +430,9 @@ func (d *Deployment) close(ctx context.Context) error {
 		for _, l := range in.outbound {
 			l.shut()
 		}
-		in.mu.Lock()
+		in.Mu.Lock()
 		hostIn := in.hostIn
-		in.mu.Unlock()
+		in.Mu.Unlock()
 		for _, px := range hostIn {
 			if err := px.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close proxy of %s: %w", in.id, err))
@@ -527,16 +527,16 @@ func (d *Deployment) AdminURL(id string) (string, error) {
 func (d *Deployment) Status() []InstanceStatus {
 	var out []InstanceStatus
 	for _, in := range d.all {
-		in.mu.Lock()
-		s := InstanceStatus{State: in.state, Container: in.name, IP: in.ip, Restarts: in.life.Restarts(),
+		in.Mu.Lock()
+		s := InstanceStatus{State: in.State, Container: in.name, IP: in.ip, Restarts: in.Life.Restarts(),
 			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id}}
 		if in.ctl != nil {
 			s.Stable = in.ctl.Addr()
 		}
-		if in.gen != nil {
-			s.PID, s.Ref = in.gen.pid, in.gen.ref()
+		if in.Cur != nil {
+			s.PID, s.Ref = in.Cur.pid, in.Cur.ref()
 		}
-		in.mu.Unlock()
+		in.Mu.Unlock()
 		out = append(out, s)
 	}
 	return out

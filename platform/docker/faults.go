@@ -24,11 +24,11 @@ func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
 	ins := d.instances[service]
 	var out []faults.Instance
 	for _, in := range ins {
-		in.mu.Lock()
-		if in.gen != nil && !in.gen.done() {
-			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id, Ref: in.gen.ref()})
+		in.Mu.Lock()
+		if in.Cur != nil && !in.Cur.done() {
+			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id, Ref: in.Cur.ref()})
 		}
-		in.mu.Unlock()
+		in.Mu.Unlock()
 	}
 	return out, nil
 }
@@ -40,12 +40,12 @@ func (d *Deployment) current(fi faults.Instance) (*instance, *generation, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.gen == nil || in.gen.ref() != fi.Ref || in.gen.done() {
+	in.Mu.Lock()
+	defer in.Mu.Unlock()
+	if in.Cur == nil || in.Cur.ref() != fi.Ref || in.Cur.done() {
 		return in, nil, nil
 	}
-	return in, in.gen, nil
+	return in, in.Cur, nil
 }
 
 // Kill implements faults.ProcessRuntime: SIGKILL to the container (after
@@ -85,9 +85,9 @@ func (d *Deployment) end(ctx context.Context, fi faults.Instance, pol faults.Res
 	if err != nil {
 		return err
 	}
-	in.mu.Lock()
-	in.life.Pend(pol)
-	in.mu.Unlock()
+	in.Mu.Lock()
+	in.Life.Pend(pol)
+	in.Mu.Unlock()
 	if st.State != nil && st.State.Paused {
 		// A frozen container cannot act on a signal until thawed.
 		if err := d.cli.ContainerUnpause(ctx, in.cid); err != nil {
@@ -101,9 +101,9 @@ func (d *Deployment) end(ctx context.Context, fi faults.Instance, pol faults.Res
 		err = d.cli.ContainerStop(ctx, in.cid, container.StopOptions{Timeout: &secs})
 	}
 	if err != nil {
-		in.mu.Lock()
-		in.life.Unpend()
-		in.mu.Unlock()
+		in.Mu.Lock()
+		in.Life.Unpend()
+		in.Mu.Unlock()
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
 	select {
@@ -111,11 +111,7 @@ func (d *Deployment) end(ctx context.Context, fi faults.Instance, pol faults.Res
 	case <-ctx.Done():
 		return fmt.Errorf("stop %s: %w", fi.ID, ctx.Err())
 	}
-	in.mu.Lock()
-	if in.gen == gen {
-		in.gen, in.state = nil, StateDown
-	}
-	in.mu.Unlock()
+	in.MarkDown(gen)
 	return nil
 }
 
@@ -126,14 +122,7 @@ func (d *Deployment) Restart(ctx context.Context, fi faults.Instance) error {
 	if err != nil {
 		return err
 	}
-	in.mu.Lock()
-	if in.gen != nil || in.state == StateStopped {
-		in.mu.Unlock()
-		return nil
-	}
-	up := in.life.Wake()
-	in.mu.Unlock()
-	return fleet.AwaitUp(ctx, up, fi.ID)
+	return in.Restart(ctx, fi.ID)
 }
 
 // Pause implements faults.ProcessRuntime: the container is paused (its
@@ -152,11 +141,11 @@ func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 	}
-	in.mu.Lock()
-	if in.gen == gen {
-		in.state = StatePaused
+	in.Mu.Lock()
+	if in.Cur == gen {
+		in.State = StatePaused
 	}
-	in.mu.Unlock()
+	in.Mu.Unlock()
 	return nil
 }
 
@@ -179,11 +168,11 @@ func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 	}
-	in.mu.Lock()
-	if in.state == StatePaused {
-		in.state = StateRunning
+	in.Mu.Lock()
+	if in.State == StatePaused {
+		in.State = StateRunning
 	}
-	in.mu.Unlock()
+	in.Mu.Unlock()
 	return nil
 }
 

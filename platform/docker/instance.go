@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -28,12 +27,11 @@ type instance struct {
 	// listen in its network namespace, so each start re-opens them.
 	outbound []*edgeLink
 
-	mu     sync.Mutex
 	ctl    *proxy.Proxy   // stable host address for /metrics and /admin, never faulted
 	hostIn []*proxy.Proxy // host proxies to the published port (control, client → gateway)
-	gen    *generation    // nil while down
-	state  string
-	life   *fleet.Life // restarts: backoff, a kill's or stop's policy, Restart's wake-up
+	// Slot: the current generation (nil while down), its state, its
+	// restarts (backoff, a kill's or stop's policy, Restart's wake-up).
+	fleet.Slot[*generation]
 }
 
 // generation is one start of a container, until it stops.
@@ -122,11 +120,11 @@ func (d *Deployment) startContainer(ctx context.Context, in *instance) (*generat
 			return fail(err)
 		}
 	}
-	in.mu.Lock()
+	in.Mu.Lock()
 	for _, px := range in.hostIn {
 		px.SetUpstream(gen.hostAddr)
 	}
-	in.mu.Unlock()
+	in.Mu.Unlock()
 	if err := d.waitReady(ctx, gen); err != nil {
 		return fail(err)
 	}
@@ -170,48 +168,21 @@ func (d *Deployment) waitReady(ctx context.Context, gen *generation) error {
 	return fleet.WaitReady(ctx, d.client, gen.hostAddr, 20*time.Millisecond, gen.exited, timeout.C)
 }
 
-// supervise owns an instance's restarts: it waits for the container to
-// stop and applies the kill fault's or the deployment's restart policy.
+// supervise owns an instance's restarts (see fleet.Slot.Supervise): it
+// waits for the container to stop and applies the kill or stop fault's or
+// the deployment's restart policy; the edge proxies in the container's
+// namespace go down with it (each start re-opens them).
 func (d *Deployment) supervise(in *instance, gen *generation) {
 	defer d.wg.Done()
-	for {
-		select {
-		case <-gen.exited:
-		case <-d.ctx.Done():
-			return
-		}
-		for _, l := range in.outbound {
-			l.down()
-		}
-		in.mu.Lock()
-		if d.isClosing() {
-			in.gen, in.state = nil, StateStopped
-			in.mu.Unlock()
-			return
-		}
-		in.gen, in.state = nil, StateDown
-		// A fault's own delay counts, 0 included (stop with restart: delay
-		// is a restart).
-		delay, wait := in.life.Exited(time.Since(gen.started))
-		in.mu.Unlock()
-		var ok bool
-		gen, ok = fleet.Revive(d.ctx, in.life, &in.mu, delay, wait, func(ctx context.Context) (*generation, error) {
-			return d.startContainer(ctx, in)
-		})
-		if !ok {
-			in.mu.Lock()
-			in.state = StateStopped
-			in.mu.Unlock()
-			return
-		}
-		in.mu.Lock()
-		if d.isClosing() {
-			in.gen, in.state = nil, StateStopped
-			in.mu.Unlock()
-			return
-		}
-		in.gen, in.state = gen, StateRunning
-		in.life.Up()
-		in.mu.Unlock()
-	}
+	in.Supervise(d.ctx, gen, fleet.Driver[*generation]{
+		Exited: func(g *generation) <-chan struct{} { return g.exited },
+		Began:  func(g *generation) time.Time { return g.started },
+		Start:  func(ctx context.Context) (*generation, error) { return d.startContainer(ctx, in) },
+		Gone: func(*generation) {
+			for _, l := range in.outbound {
+				l.down()
+			}
+		},
+		Closing: d.isClosing,
+	})
 }

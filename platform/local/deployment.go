@@ -23,10 +23,10 @@ import (
 
 // Instance states.
 const (
-	StateRunning = "running"
-	StatePaused  = "paused"
-	StateDown    = "down"    // exited or killed, restart pending or left dead
-	StateStopped = "stopped" // the deployment is closed
+	StateRunning = fleet.StateRunning
+	StatePaused  = fleet.StatePaused
+	StateDown    = fleet.StateDown    // exited or killed, restart pending or left dead
+	StateStopped = fleet.StateStopped // the deployment is closed
 )
 
 // InstanceStatus describes one instance for people and reports.
@@ -50,10 +50,9 @@ type instance struct {
 	ctl     *proxy.Proxy   // stable address for /metrics and /admin, never faulted
 	inbound []*proxy.Proxy // every edge proxy whose upstream is this instance
 
-	mu    sync.Mutex
-	proc  *process // nil while down
-	state string
-	life  *fleet.Life // restarts: backoff, a kill's policy, Restart's wake-up
+	// Slot: the current process (nil while down), its state, its restarts
+	// (backoff, a kill's policy, Restart's wake-up).
+	fleet.Slot[*process]
 }
 
 // Deployment is the shop running as local child processes.
@@ -143,7 +142,7 @@ func (d *Deployment) startService(ctx context.Context, s Service) error {
 		// Replicas of a service share its store (DIR/SERVICE.db, locked per
 		// write by the shop), as replicas behind one database would.
 		args = append(args, "--data", filepath.Join(d.cfg.RunDir, "data"), "--replicas", strconv.Itoa(s.Replicas))
-		in := &instance{service: s.Name, index: i, id: id, args: args, life: fleet.NewLife(d.cfg.Restart),
+		in := &instance{service: s.Name, index: i, id: id, args: args, Slot: fleet.Slot[*process]{Life: fleet.NewLife(d.cfg.Restart)},
 			logPath: filepath.Join(d.cfg.RunDir, "logs", id+".log")}
 		d.mu.Lock()
 		d.instances[s.Name] = append(d.instances[s.Name], in)
@@ -179,57 +178,34 @@ func (d *Deployment) startService(ctx context.Context, s Service) error {
 			in.inbound = append(in.inbound, lp)
 			d.links[e] = append(d.links[e], lp)
 		}
-		in.mu.Lock()
-		in.proc, in.state = p, StateRunning
-		in.mu.Unlock()
+		in.Mu.Lock()
+		in.Cur, in.State = p, StateRunning
+		in.Mu.Unlock()
 		d.wg.Add(1)
 		go d.supervise(in, p)
 	}
 	return nil
 }
 
-// supervise owns an instance's restarts: it waits for the child to exit and
-// applies the kill fault's or the deployment's restart policy.
+// supervise owns an instance's restarts (see fleet.Slot.Supervise): it
+// waits for the child to exit and applies the kill fault's or the
+// deployment's restart policy; each new child gets the inbound proxies.
 func (d *Deployment) supervise(in *instance, p *process) {
 	defer d.wg.Done()
-	for {
-		<-p.done
-		d.forget(p)
-		in.mu.Lock()
-		if d.isClosing() {
-			in.proc, in.state = nil, StateStopped
-			in.mu.Unlock()
-			return
-		}
-		in.proc, in.state = nil, StateDown
-		delay, wait := in.life.Exited(time.Since(p.started))
-		in.mu.Unlock()
-		var ok bool
-		p, ok = fleet.Revive(d.ctx, in.life, &in.mu, delay, wait, func(ctx context.Context) (*process, error) {
-			return d.spawn(ctx, in)
-		})
-		if !ok {
-			in.mu.Lock()
-			in.state = StateStopped
-			in.mu.Unlock()
-			return
-		}
-		in.mu.Lock()
-		if d.isClosing() {
-			in.mu.Unlock()
-			d.endProcess(p, 0)
-			in.mu.Lock()
-			in.state = StateStopped
-			in.mu.Unlock()
-			return
-		}
-		for _, px := range in.inbound {
-			px.SetUpstream(p.addr)
-		}
-		in.proc, in.state = p, StateRunning
-		in.life.Up()
-		in.mu.Unlock()
-	}
+	in.Supervise(d.ctx, p, fleet.Driver[*process]{
+		Exited:  func(p *process) <-chan struct{} { return p.done },
+		Began:   func(p *process) time.Time { return p.started },
+		Start:   func(ctx context.Context) (*process, error) { return d.spawn(ctx, in) },
+		Gone:    d.forget,
+		Discard: func(p *process) { d.endProcess(p, 0) },
+		Up: func(p *process) {
+			for _, px := range in.inbound {
+				px.SetUpstream(p.addr)
+			}
+		},
+		Closing:     d.isClosing,
+		EndsOnClose: true,
+	})
 }
 
 func (d *Deployment) isClosing() bool {
@@ -254,11 +230,11 @@ func (d *Deployment) close(ctx context.Context) error {
 	d.cancel()
 	var procs []*process
 	for _, in := range all {
-		in.mu.Lock()
-		if in.proc != nil {
-			procs = append(procs, in.proc)
+		in.Mu.Lock()
+		if in.Cur != nil {
+			procs = append(procs, in.Cur)
 		}
-		in.mu.Unlock()
+		in.Mu.Unlock()
 	}
 	for _, p := range procs {
 		_ = p.signal(syscall.SIGCONT)
@@ -354,13 +330,13 @@ func (d *Deployment) AdminURL(id string) (string, error) {
 func (d *Deployment) Status() []InstanceStatus {
 	var out []InstanceStatus
 	for _, in := range d.all {
-		in.mu.Lock()
-		s := InstanceStatus{State: in.state, Stable: in.ctl.Addr(), Restarts: in.life.Restarts(), Log: in.logPath,
+		in.Mu.Lock()
+		s := InstanceStatus{State: in.State, Stable: in.ctl.Addr(), Restarts: in.Life.Restarts(), Log: in.logPath,
 			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id}}
-		if in.proc != nil {
-			s.Addr, s.PID, s.StartTime, s.Ref = in.proc.addr, in.proc.ref.PID, in.proc.ref.StartTime, in.proc.ref.instanceRef()
+		if in.Cur != nil {
+			s.Addr, s.PID, s.StartTime, s.Ref = in.Cur.addr, in.Cur.ref.PID, in.Cur.ref.StartTime, in.Cur.ref.instanceRef()
 		}
-		in.mu.Unlock()
+		in.Mu.Unlock()
 		out = append(out, s)
 	}
 	return out
@@ -384,11 +360,11 @@ func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
 	ins := d.instances[service]
 	var out []faults.Instance
 	for _, in := range ins {
-		in.mu.Lock()
-		if in.proc != nil && !in.proc.exited() {
-			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id, Ref: in.proc.ref.instanceRef()})
+		in.Mu.Lock()
+		if in.Cur != nil && !in.Cur.exited() {
+			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id, Ref: in.Cur.ref.instanceRef()})
 		}
-		in.mu.Unlock()
+		in.Mu.Unlock()
 	}
 	return out, nil
 }
@@ -400,12 +376,12 @@ func (d *Deployment) current(fi faults.Instance) (*instance, *process, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.proc == nil || in.proc.ref.instanceRef() != fi.Ref {
+	in.Mu.Lock()
+	defer in.Mu.Unlock()
+	if in.Cur == nil || in.Cur.ref.instanceRef() != fi.Ref {
 		return in, nil, nil
 	}
-	return in, in.proc, nil
+	return in, in.Cur, nil
 }
 
 // Kill implements faults.ProcessRuntime: SIGKILL to the instance's process
@@ -417,15 +393,15 @@ func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.Re
 	if err != nil {
 		return err
 	}
-	in.mu.Lock()
-	p := in.proc
+	in.Mu.Lock()
+	p := in.Cur
 	if p == nil || p.ref.instanceRef() != fi.Ref {
-		in.mu.Unlock()
+		in.Mu.Unlock()
 		return fmt.Errorf("%s (%s) is no longer running", fi.ID, fi.Ref)
 	}
-	in.life.Pend(pol)
+	in.Life.Pend(pol)
 	err = p.signal(syscall.SIGKILL)
-	in.mu.Unlock()
+	in.Mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -434,11 +410,7 @@ func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.Re
 	case <-ctx.Done():
 		return fmt.Errorf("kill %s: %w", fi.ID, ctx.Err())
 	}
-	in.mu.Lock()
-	if in.proc == p {
-		in.proc, in.state = nil, StateDown
-	}
-	in.mu.Unlock()
+	in.MarkDown(p)
 	return nil
 }
 
@@ -449,14 +421,7 @@ func (d *Deployment) Restart(ctx context.Context, fi faults.Instance) error {
 	if err != nil {
 		return err
 	}
-	in.mu.Lock()
-	if in.proc != nil || in.state == StateStopped {
-		in.mu.Unlock()
-		return nil
-	}
-	up := in.life.Wake()
-	in.mu.Unlock()
-	return fleet.AwaitUp(ctx, up, fi.ID)
+	return in.Restart(ctx, fi.ID)
 }
 
 // Pause implements faults.ProcessRuntime (SIGSTOP); it returns once the
@@ -472,11 +437,11 @@ func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
 	if err := p.signal(syscall.SIGSTOP); err != nil {
 		return err
 	}
-	in.mu.Lock()
-	if in.proc == p {
-		in.state = StatePaused
+	in.Mu.Lock()
+	if in.Cur == p {
+		in.State = StatePaused
 	}
-	in.mu.Unlock()
+	in.Mu.Unlock()
 	return waitState(ctx, p, func(s byte) bool { return s == 'T' })
 }
 
@@ -493,11 +458,11 @@ func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 		}
 		return err
 	}
-	in.mu.Lock()
-	if in.proc == p {
-		in.state = StateRunning
+	in.Mu.Lock()
+	if in.Cur == p {
+		in.State = StateRunning
 	}
-	in.mu.Unlock()
+	in.Mu.Unlock()
 	return waitState(ctx, p, func(s byte) bool { return s != 'T' })
 }
 
