@@ -36,7 +36,7 @@ type Recovery struct {
 func Recover(ctx context.Context, j *Journal, handlers ...Handler) (Recovery, error) {
 	var rec Recovery
 	var errs []error
-	r := &recovery{j: j, handlers: handlers, rec: &rec, claimed: map[string]func(bool) error{}, kept: map[string]bool{}}
+	r := &recovery{j: j, handlers: handlers, rec: &rec, claimed: map[string]func(bool) error{}, kept: map[string]bool{}, alive: map[string]int{}}
 	runs, err := j.Runs()
 	if err != nil {
 		errs = append(errs, err)
@@ -106,15 +106,9 @@ func (r *recovery) claimRun(id string, pid int) {
 	case err == nil:
 		r.claimed[id] = release
 	case errors.Is(err, ErrRunHeld):
-		if r.alive == nil {
-			r.alive = map[string]int{}
-		}
 		r.alive[id] = pid
 	default:
 		r.errs = append(r.errs, err)
-		if r.alive == nil {
-			r.alive = map[string]int{}
-		}
 		r.alive[id] = pid // unknown: leave it alone
 	}
 }
