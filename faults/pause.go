@@ -13,12 +13,14 @@ func init() {
 		Name:    "pause",
 		Summary: "Freeze instances of a service (SIGSTOP) for the fault's duration, then thaw them (SIGCONT): the process holds its sockets but answers nothing.",
 		Class:   ClassProcess,
+		Needs:   func(rt Runtime) bool { _, ok := rt.(Pauser); return ok },
 		Params:  []Param{},
 	}, newPause)
 }
 
 type pause struct {
 	processFault
+	pr Pauser
 }
 
 func newPause(spec Spec, rt Runtime) (Fault, error) {
@@ -26,7 +28,11 @@ func newPause(spec Spec, rt Runtime) (Fault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pause{processFault: processFault{spec: spec, rt: pr}}, nil
+	pa, ok := pr.(Pauser)
+	if !ok {
+		return nil, fmt.Errorf("runtime %s cannot pause an instance", rt.Name())
+	}
+	return &pause{processFault: processFault{spec: spec, rt: pr}, pr: pa}, nil
 }
 
 func (p *pause) Prepare(context.Context) ([]journal.Undo, error) {
@@ -36,7 +42,7 @@ func (p *pause) Prepare(context.Context) ([]journal.Undo, error) {
 	}
 	var u []journal.Undo
 	for _, in := range sel {
-		u = append(u, p.rt.PauseUndo(in))
+		u = append(u, p.pr.PauseUndo(in))
 	}
 	return u, nil
 }
@@ -48,7 +54,7 @@ func (p *pause) Inject(ctx context.Context) error {
 	}
 	var errs []error
 	for _, in := range sel {
-		if err := p.rt.Pause(ctx, in); err != nil {
+		if err := p.pr.Pause(ctx, in); err != nil {
 			errs = append(errs, fmt.Errorf("pause %s: %w", in.ID, err))
 		}
 	}
@@ -60,7 +66,7 @@ func (p *pause) Inject(ctx context.Context) error {
 func (p *pause) Revert(ctx context.Context) error {
 	var errs []error
 	for _, in := range p.Targets() {
-		if err := p.rt.Resume(ctx, in); err != nil {
+		if err := p.pr.Resume(ctx, in); err != nil {
 			errs = append(errs, fmt.Errorf("resume %s: %w", in.ID, err))
 		}
 	}

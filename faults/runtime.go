@@ -41,7 +41,8 @@ type RestartPolicy struct {
 	Delay time.Duration
 }
 
-// ProcessRuntime is a runtime whose instances can be killed and paused.
+// ProcessRuntime is a runtime whose instances can be killed (and brought
+// back): kill.
 type ProcessRuntime interface {
 	Runtime
 	InstanceLister
@@ -50,6 +51,13 @@ type ProcessRuntime interface {
 	// Restart brings back an instance left dead by RestartAtRevert; it is a
 	// no-op if the instance is running again.
 	Restart(ctx context.Context, inst Instance) error
+}
+
+// Pauser is a process runtime whose instances can also be frozen and
+// thawed: pause. A runtime that cannot freeze an instance (a Kubernetes
+// pod) implements ProcessRuntime alone, and validation refuses a pause.
+type Pauser interface {
+	ProcessRuntime
 	// Pause freezes the instance (SIGSTOP); Resume thaws it (SIGCONT). Both
 	// are idempotent.
 	Pause(ctx context.Context, inst Instance) error

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/cli"
-	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/local"
@@ -46,7 +45,8 @@ func (throwaway) Deploy(ctx context.Context, s platform.Spec) (platform.Deployme
 }
 
 // throwawayDeployment has the methods of platform.Deployment and of
-// faults.ProcessRuntime, not those of the link or HTTP capabilities.
+// faults.ProcessRuntime (kill), not those of pause, the link or the HTTP
+// capabilities.
 type throwawayDeployment struct{ d *local.Deployment }
 
 var (
@@ -70,15 +70,6 @@ func (t *throwawayDeployment) Kill(ctx context.Context, inst faults.Instance, r 
 }
 func (t *throwawayDeployment) Restart(ctx context.Context, inst faults.Instance) error {
 	return t.d.Restart(ctx, inst)
-}
-func (t *throwawayDeployment) Pause(ctx context.Context, inst faults.Instance) error {
-	return t.d.Pause(ctx, inst)
-}
-func (t *throwawayDeployment) Resume(ctx context.Context, inst faults.Instance) error {
-	return t.d.Resume(ctx, inst)
-}
-func (t *throwawayDeployment) PauseUndo(inst faults.Instance) journal.Undo {
-	return t.d.PauseUndo(inst)
 }
 
 // syncBuffer is an io.Writer that the command and the test share.
@@ -160,7 +151,7 @@ func writeExperiment(t *testing.T, dir, yaml string) string {
 }
 
 // The registry derives what the new runtime supports from its deployment's
-// methods: the process faults, none of the link, HTTP or stop faults.
+// methods: kill, none of the pause, link, HTTP or stop faults.
 func TestNewRuntimeSupportsWhatItImplements(t *testing.T) {
 	rt, ok := platform.Lookup("throwaway")
 	if !ok {
@@ -172,8 +163,8 @@ func TestNewRuntimeSupportsWhatItImplements(t *testing.T) {
 			got = append(got, ti.Name)
 		}
 	}
-	if strings.Join(got, ",") != "kill,pause" {
-		t.Errorf("throwaway supports %v, want kill and pause", got)
+	if strings.Join(got, ",") != "kill" {
+		t.Errorf("throwaway supports %v, want kill alone", got)
 	}
 	if names := strings.Join(platform.Names(), ","); names != "local,docker,throwaway" {
 		t.Errorf("registered %s, want local (the default), docker, throwaway", names)
@@ -198,6 +189,19 @@ func TestNewRuntimeIsKnownToValidationAndTheCLI(t *testing.T) {
 `))
 	code, out, errOut := gameday(t, dir, "", "validate", bad)
 	want := "throwaway.yaml:22:13: spec.faults[1]: a latency fault is not available on the throwaway runtime (available on: local, docker)"
+	if code != 2 || !strings.Contains(out+errOut, want) {
+		t.Errorf("validate: exit %d, want 2 and %q\n%s%s", code, want, out, errOut)
+	}
+	// kill is a process fault it implements; pause, of the same class, it
+	// does not (it is not a faults.Pauser).
+	paused := writeExperiment(t, dir, throwawayExperiment(`    - name: freeze-orders
+      type: pause
+      target: {service: orders}
+      at: 2s
+      duration: 4s
+`))
+	code, out, errOut = gameday(t, dir, "", "validate", paused)
+	want = "throwaway.yaml:22:13: spec.faults[1]: a pause fault is not available on the throwaway runtime (available on: local, docker)"
 	if code != 2 || !strings.Contains(out+errOut, want) {
 		t.Errorf("validate: exit %d, want 2 and %q\n%s%s", code, want, out, errOut)
 	}

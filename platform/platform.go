@@ -61,6 +61,11 @@ type Settings struct {
 	// Env is added to every instance's environment where it does not
 	// inherit the harness's own (containers), KEY=VALUE.
 	Env []string
+	// Kubeconfig and KubeContext choose the cluster on runtimes that run
+	// on one (as kubectl: empty Kubeconfig is $KUBECONFIG, then
+	// ~/.kube/config; empty KubeContext is the file's current context).
+	Kubeconfig  string
+	KubeContext string
 }
 
 // Spec is everything a runtime needs to deploy the system under test for

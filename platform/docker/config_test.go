@@ -7,6 +7,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/gameday/gameday/platform"
+	"github.com/gameday/gameday/platform/internal/fleet"
 )
 
 func TestCheckOwnedRefusesWhatLacksTheRunsLabel(t *testing.T) {
@@ -29,7 +30,7 @@ func TestCheckOwnedRefusesWhatLacksTheRunsLabel(t *testing.T) {
 
 func TestChainNamesFitIptables(t *testing.T) {
 	d := &Deployment{cfg: Config{Spec: platform.Spec{RunID: "payment-slowdown-20260101T120000Z"}}}
-	l := &edgeLink{d: d, caller: &instance{id: "orders-0"}, callee: &instance{id: "payment-1"}}
+	l := &edgeLink{d: d, caller: &instance{Member: fleet.Member{ID: "orders-0"}}, callee: &instance{Member: fleet.Member{ID: "payment-1"}}}
 	a, b := l.chainName(1), l.chainName(2)
 	if len(a) > 28 || a == b || a[:3] != "GD-" {
 		t.Errorf("chain names %q %q", a, b)

@@ -78,11 +78,10 @@ type Deployment struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
-	graph     *fleet.Graph
-	instances map[string][]*instance
-	all       []*instance
-	links     map[faults.Edge][]faults.Link
-	clientPx  []*proxy.Proxy // client → gateway#i, on the host
+	graph    *fleet.Graph
+	roster   fleet.Roster[*instance]
+	links    map[faults.Edge][]faults.Link
+	clientPx []*proxy.Proxy // client → gateway#i, on the host
 
 	mu        sync.Mutex
 	closing   bool
@@ -104,13 +103,12 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
 	d := &Deployment{
-		cfg:       cfg,
-		cli:       cfg.Client,
-		client:    &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
-		graph:     fleet.NewGraph(cfg.Services, cfg.Edges, cfg.Gateway),
-		instances: map[string][]*instance{},
-		links:     map[faults.Edge][]faults.Link{},
-		netName:   "gameday-" + cfg.RunID,
+		cfg:     cfg,
+		cli:     cfg.Client,
+		client:  &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+		graph:   fleet.NewGraph(cfg.Services, cfg.Edges, cfg.Gateway),
+		links:   map[faults.Edge][]faults.Link{},
+		netName: "gameday-" + cfg.RunID,
 	}
 	if d.cli == nil {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -183,11 +181,10 @@ func (d *Deployment) deploy(ctx context.Context, ordered []Service) error {
 				return fmt.Errorf("subnet %s too small for every instance", d.subnet)
 			}
 			id := fmt.Sprintf("%s-%d", s.Name, i)
-			in := &instance{service: s.Name, index: i, id: id, ip: next,
+			in := &instance{Member: fleet.Member{Service: s.Name, Index: i, ID: id}, ip: next,
 				name: fmt.Sprintf("gameday-%s-%s", d.cfg.RunID, id),
 				Slot: fleet.Slot[*generation]{State: StateDown, Life: fleet.NewLife(d.cfg.Restart)}}
-			d.instances[s.Name] = append(d.instances[s.Name], in)
-			d.all = append(d.all, in)
+			d.roster.Add(in)
 			next = next.Next()
 		}
 	}
@@ -200,8 +197,8 @@ func (d *Deployment) deploy(ctx context.Context, ordered []Service) error {
 			if e.From != s.Name {
 				continue
 			}
-			for _, callee := range d.instances[e.To] {
-				for _, caller := range d.instances[s.Name] {
+			for _, callee := range d.roster.Of(e.To) {
+				for _, caller := range d.roster.Of(s.Name) {
 					l := &edgeLink{d: d, edge: e, caller: caller, callee: callee, port: port, toxics: map[string]*activeToxic{}}
 					caller.outbound = append(caller.outbound, l)
 					d.links[e] = append(d.links[e], l)
@@ -228,7 +225,7 @@ func (d *Deployment) deploy(ctx context.Context, ordered []Service) error {
 
 // args is the command line of one instance.
 func (d *Deployment) args(s Service, in *instance) []string {
-	args := []string{"serve", "--service", s.Name, "--listen", fmt.Sprintf("0.0.0.0:%d", containerPort), "--instance", in.id}
+	args := []string{"serve", "--service", s.Name, "--listen", fmt.Sprintf("0.0.0.0:%d", containerPort), "--instance", in.ID}
 	switch {
 	case d.cfg.Policy != "":
 		args = append(args, "--policy", policyPath)
@@ -264,7 +261,7 @@ func (d *Deployment) startLevel(ctx context.Context, level []Service) error {
 	}
 	var all []*started
 	for _, s := range level {
-		for _, in := range d.instances[s.Name] {
+		for _, in := range d.roster.Of(s.Name) {
 			all = append(all, &started{s: s, in: in})
 		}
 	}
@@ -313,9 +310,9 @@ func (d *Deployment) createAndStart(ctx context.Context, s Service, in *instance
 	resp, err := d.cli.ContainerCreate(ctx, &container.Config{
 		Image:        d.imageID,
 		Cmd:          d.args(s, in),
-		Env:          append(slices.Clone(d.cfg.Env), platform.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id),
+		Env:          append(slices.Clone(d.cfg.Env), platform.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.ID),
 		ExposedPorts: nat.PortSet{portKey: {}},
-		Labels:       d.labels(LabelService, s.Name, LabelInstance, in.id),
+		Labels:       d.labels(LabelService, s.Name, LabelInstance, in.ID),
 	}, hc, &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 		d.netName: {NetworkID: d.netID, IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: in.ip.String()}},
 	}}, nil, in.name)
@@ -334,19 +331,19 @@ func (d *Deployment) createAndStart(ctx context.Context, s Service, in *instance
 // hostProxies opens an instance's plain control proxy on the host and, for
 // a gateway, the load generator's edge proxy (client → gateway#i).
 func (d *Deployment) hostProxies(s Service, in *instance, gen *generation) error {
-	ctl, err := proxy.Listen(context.Background(), "127.0.0.1:0", gen.hostAddr, proxy.WithName(in.id+"/control"), proxy.WithSeed(d.seed(in.id)))
+	ctl, err := proxy.Listen(context.Background(), "127.0.0.1:0", gen.hostAddr, proxy.WithName(in.ID+"/control"), proxy.WithSeed(d.seed(in.ID)))
 	if err != nil {
-		return fmt.Errorf("control proxy of %s: %w", in.id, err)
+		return fmt.Errorf("control proxy of %s: %w", in.ID, err)
 	}
 	in.Mu.Lock()
-	in.ctl = ctl
+	in.Ctl = ctl
 	in.hostIn = append(in.hostIn, ctl)
 	in.Mu.Unlock()
 	if s.Name != d.cfg.Gateway {
 		return nil
 	}
 	name := faults.ClientCaller + "->" + s.Name
-	opts := []proxy.Option{proxy.WithName(name), proxy.WithSeed(d.seed(fmt.Sprintf("%s#%d", name, in.index)))}
+	opts := []proxy.Option{proxy.WithName(name), proxy.WithSeed(d.seed(fmt.Sprintf("%s#%d", name, in.Index)))}
 	if d.cfg.ProxyMetrics != nil {
 		opts = append(opts, proxy.WithMetrics(d.cfg.ProxyMetrics))
 	}
@@ -419,7 +416,7 @@ func (d *Deployment) Close(ctx context.Context) error {
 func (d *Deployment) close(ctx context.Context) error {
 	d.mu.Lock()
 	d.closing = true
-	all := append([]*instance(nil), d.all...)
+	all := append([]*instance(nil), d.roster.All()...)
 	d.mu.Unlock()
 	if d.cancel != nil {
 		d.cancel()
@@ -435,7 +432,7 @@ func (d *Deployment) close(ctx context.Context) error {
 		in.Mu.Unlock()
 		for _, px := range hostIn {
 			if err := px.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close proxy of %s: %w", in.id, err))
+				errs = append(errs, fmt.Errorf("close proxy of %s: %w", in.ID, err))
 			}
 		}
 	}
@@ -506,32 +503,20 @@ func (d *Deployment) GatewayURLs() []string {
 // Targets lists every instance's /metrics through its stable control
 // address on the host (a plain proxy to the port the container publishes
 // on 127.0.0.1, re-pointed when a restart publishes another port).
-func (d *Deployment) Targets() []metrics.Target {
-	var out []metrics.Target
-	for _, in := range d.all {
-		out = append(out, fleet.MetricsTarget(in.service, in.id, in.ctl.Addr(), Name))
-	}
-	return out
-}
+func (d *Deployment) Targets() []metrics.Target { return d.roster.Targets(Name) }
 
 // AdminURL is the base URL of an instance's admin API (stable across restarts).
-func (d *Deployment) AdminURL(id string) (string, error) {
-	in, err := d.instance(id)
-	if err != nil {
-		return "", err
-	}
-	return "http://" + in.ctl.Addr(), nil
-}
+func (d *Deployment) AdminURL(id string) (string, error) { return d.roster.AdminURL(id) }
 
 // Status describes every instance.
 func (d *Deployment) Status() []InstanceStatus {
 	var out []InstanceStatus
-	for _, in := range d.all {
+	for _, in := range d.roster.All() {
 		in.Mu.Lock()
 		s := InstanceStatus{State: in.State, Container: in.name, IP: in.ip, Restarts: in.Life.Restarts(),
-			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id}}
-		if in.ctl != nil {
-			s.Stable = in.ctl.Addr()
+			Instance: faults.Instance{Service: in.Service, Index: in.Index, ID: in.ID}}
+		if in.Ctl != nil {
+			s.Stable = in.Ctl.Addr()
 		}
 		if in.Cur != nil {
 			s.PID, s.Ref = in.Cur.pid, in.Cur.ref()
@@ -551,11 +536,4 @@ func (d *Deployment) ContainerID(id string) (string, error) {
 	return in.cid, nil
 }
 
-func (d *Deployment) instance(id string) (*instance, error) {
-	for _, in := range d.all {
-		if in.id == id {
-			return in, nil
-		}
-	}
-	return nil, fmt.Errorf("no instance %q", id)
-}
+func (d *Deployment) instance(id string) (*instance, error) { return d.roster.Get(id) }

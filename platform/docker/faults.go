@@ -21,16 +21,18 @@ func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
 	if err := d.graph.CheckService(service); err != nil {
 		return nil, err
 	}
-	ins := d.instances[service]
-	var out []faults.Instance
-	for _, in := range ins {
-		in.Mu.Lock()
-		if in.Cur != nil && !in.Cur.done() {
-			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id, Ref: in.Cur.ref()})
-		}
-		in.Mu.Unlock()
+	return d.roster.Running(service), nil
+}
+
+// CurrentRef implements fleet.Instance: the current start's reference,
+// if the instance is up.
+func (in *instance) CurrentRef() (string, bool) {
+	in.Mu.Lock()
+	defer in.Mu.Unlock()
+	if in.Cur == nil || in.Cur.done() {
+		return "", false
 	}
-	return out, nil
+	return in.Cur.ref(), true
 }
 
 // current returns the instance and its start if that start is still the
@@ -106,26 +108,16 @@ func (d *Deployment) end(ctx context.Context, fi faults.Instance, pol faults.Res
 		in.Mu.Unlock()
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
-	select {
-	case <-gen.exited:
-	case <-ctx.Done():
-		return fmt.Errorf("stop %s: %w", fi.ID, ctx.Err())
-	}
-	in.MarkDown(gen)
-	return nil
+	return in.AwaitDown(ctx, gen, gen.exited, "stop", fi.ID)
 }
 
 // Restart implements faults.ProcessRuntime: it wakes a down instance and
 // waits until it is up again; a running instance is left alone.
 func (d *Deployment) Restart(ctx context.Context, fi faults.Instance) error {
-	in, err := d.instance(fi.ID)
-	if err != nil {
-		return err
-	}
-	return in.Restart(ctx, fi.ID)
+	return d.roster.Restart(ctx, fi)
 }
 
-// Pause implements faults.ProcessRuntime: the container is paused (its
+// Pause implements faults.Pauser: the container is paused (its
 // cgroup frozen) after checking its labels. Pausing a paused container is
 // not an error.
 func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
@@ -149,7 +141,7 @@ func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
 	return nil
 }
 
-// Resume implements faults.ProcessRuntime. Resuming a container that is
+// Resume implements faults.Pauser. Resuming a container that is
 // gone, stopped or not paused is not an error.
 func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 	in, err := d.instance(fi.ID)
@@ -176,7 +168,7 @@ func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 	return nil
 }
 
-// PauseUndo implements faults.ProcessRuntime: `gameday recover` unpauses
+// PauseUndo implements faults.Pauser: `gameday recover` unpauses
 // the container (if it still carries the run's label) without the harness.
 func (d *Deployment) PauseUndo(fi faults.Instance) journal.Undo {
 	ref := map[string]string{"run": d.cfg.RunID}
@@ -218,7 +210,7 @@ func (d *Deployment) ClearHTTPFault(ctx context.Context, fi faults.Instance, id 
 }
 
 var (
-	_ faults.ProcessRuntime = (*Deployment)(nil)
-	_ faults.LinkRuntime    = (*Deployment)(nil)
-	_ faults.HTTPRuntime    = (*Deployment)(nil)
+	_ faults.Pauser      = (*Deployment)(nil)
+	_ faults.LinkRuntime = (*Deployment)(nil)
+	_ faults.HTTPRuntime = (*Deployment)(nil)
 )

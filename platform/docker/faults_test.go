@@ -42,7 +42,7 @@ func edgeURL(t *testing.T, d *Deployment, caller, callee string) string {
 		t.Fatal(err)
 	}
 	for _, l := range in.outbound {
-		if l.callee.id == callee {
+		if l.callee.ID == callee {
 			return fmt.Sprintf("http://127.0.0.1:%d", l.port)
 		}
 	}

@@ -17,17 +17,16 @@ import (
 
 // instance is one container of the run.
 type instance struct {
-	service string
-	index   int
-	id      string // "payment-0"
-	name    string // container name
-	cid     string // container id
-	ip      netip.Addr
+	// Member: service, index, id ("payment-0") and Ctl, the stable host
+	// address for /metrics and /admin (never faulted).
+	fleet.Member
+	name string // container name
+	cid  string // container id
+	ip   netip.Addr
 	// outbound are the edge proxies whose caller is this instance: they
 	// listen in its network namespace, so each start re-opens them.
 	outbound []*edgeLink
 
-	ctl    *proxy.Proxy   // stable host address for /metrics and /admin, never faulted
 	hostIn []*proxy.Proxy // host proxies to the published port (control, client → gateway)
 	// Slot: the current generation (nil while down), its state, its
 	// restarts (backoff, a kill's or stop's policy, Restart's wake-up).
@@ -76,7 +75,7 @@ func (d *Deployment) inspect(ctx context.Context, in *instance) (container.Inspe
 // container is killed before startContainer returns.
 func (d *Deployment) startContainer(ctx context.Context, in *instance) (*generation, error) {
 	if _, err := d.inspect(ctx, in); err != nil {
-		return nil, fmt.Errorf("start %s: %w", in.id, err)
+		return nil, fmt.Errorf("start %s: %w", in.ID, err)
 	}
 	if err := d.cli.ContainerStart(ctx, in.cid, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("start %s: %w", in.name, err)
@@ -95,7 +94,7 @@ func (d *Deployment) startContainer(ctx context.Context, in *instance) (*generat
 		if tail != "" {
 			err = fmt.Errorf("%w; last output:\n%s", err, tail)
 		}
-		return nil, fmt.Errorf("start %s: %w", in.id, err)
+		return nil, fmt.Errorf("start %s: %w", in.ID, err)
 	}
 	st, err := d.inspect(ctx, in)
 	if err != nil {

@@ -65,10 +65,10 @@ func nsOf(sandboxKey string, pid int) netns.NS {
 func (l *edgeLink) open(ctx context.Context, pid int) error {
 	st, err := l.d.inspect(ctx, l.caller)
 	if err != nil {
-		return fmt.Errorf("edge %s#%d: %w", l.name(), l.callee.index, err)
+		return fmt.Errorf("edge %s#%d: %w", l.name(), l.callee.Index, err)
 	}
 	if st.State == nil || st.State.Pid != pid {
-		return fmt.Errorf("edge %s#%d: %s restarted meanwhile", l.name(), l.callee.index, l.caller.name)
+		return fmt.Errorf("edge %s#%d: %s restarted meanwhile", l.name(), l.callee.Index, l.caller.name)
 	}
 	key := ""
 	if st.NetworkSettings != nil {
@@ -88,16 +88,16 @@ func (l *edgeLink) open(ctx context.Context, pid int) error {
 	ln, err := ns.Listen(ctx, fmt.Sprintf("127.0.0.1:%d", l.port))
 	if err != nil {
 		return fmt.Errorf("edge %s#%d in %s (the docker runtime enters containers' network namespaces: it needs root): %w",
-			l.name(), l.callee.index, l.caller.name, err)
+			l.name(), l.callee.Index, l.caller.name, err)
 	}
 	opts := []proxy.Option{proxy.WithListener(ln), proxy.WithDialer(ns.DialContext), proxy.WithName(l.name()),
-		proxy.WithSeed(l.d.seed(fmt.Sprintf("%s#%d/%s", l.name(), l.callee.index, l.caller.id)))}
+		proxy.WithSeed(l.d.seed(fmt.Sprintf("%s#%d/%s", l.name(), l.callee.Index, l.caller.ID)))}
 	if l.d.cfg.ProxyMetrics != nil {
 		opts = append(opts, proxy.WithMetrics(l.d.cfg.ProxyMetrics))
 	}
 	px, err := proxy.Listen(context.Background(), "", l.upstream(), opts...)
 	if err != nil {
-		return fmt.Errorf("edge %s#%d: %w", l.name(), l.callee.index, err)
+		return fmt.Errorf("edge %s#%d: %w", l.name(), l.callee.Index, err)
 	}
 	for _, a := range l.toxics {
 		if a.chain != "" {
@@ -105,7 +105,7 @@ func (l *edgeLink) open(ctx context.Context, pid int) error {
 		}
 		if a.pxID, err = px.Add(a.toxic); err != nil {
 			px.Close()
-			return fmt.Errorf("edge %s#%d: re-apply %s: %w", l.name(), l.callee.index, a.toxic.Type(), err)
+			return fmt.Errorf("edge %s#%d: re-apply %s: %w", l.name(), l.callee.Index, a.toxic.Type(), err)
 		}
 	}
 	l.ns, l.px = ns, px
@@ -201,7 +201,7 @@ func (l *edgeLink) RemoveToxic(ctx context.Context, id string) error {
 				return fmt.Errorf("remove chain %s: %w", a.chain, err)
 			}
 			if err := l.ns.RemoveChain(ctx, a.chain); err != nil {
-				return fmt.Errorf("edge %s#%d: %w", l.name(), l.callee.index, err)
+				return fmt.Errorf("edge %s#%d: %w", l.name(), l.callee.Index, err)
 			}
 		}
 		if a.intent != "" && l.d.cfg.Journal != nil {
@@ -222,7 +222,7 @@ func (l *edgeLink) RemoveToxic(ctx context.Context, id string) error {
 // characters.
 func (l *edgeLink) chainName(seq int) string {
 	h := fnv.New32a()
-	fmt.Fprintf(h, "%s/%s/%s/%d", l.d.cfg.RunID, l.caller.id, l.callee.id, seq)
+	fmt.Fprintf(h, "%s/%s/%s/%d", l.d.cfg.RunID, l.caller.ID, l.callee.ID, seq)
 	return fmt.Sprintf("GD-%08x", h.Sum32())
 }
 
@@ -241,14 +241,14 @@ func (l *edgeLink) journalChain(a *activeToxic) error {
 	return j.WriteIntent(journal.Intent{ID: a.intent, RunID: l.d.cfg.RunID, Fault: "chain " + a.chain, Type: "partition",
 		Created: time.Now().UTC(), Undo: []journal.Undo{{Kind: UndoChain,
 			Ref:    map[string]string{"run": l.d.cfg.RunID, "container": l.caller.cid, "name": l.caller.name, "chain": a.chain},
-			Detail: fmt.Sprintf("partition %s of %s→%s (iptables chain %s in %s)", mode, l.caller.id, l.callee.id, a.chain, l.caller.name)}}})
+			Detail: fmt.Sprintf("partition %s of %s→%s (iptables chain %s in %s)", mode, l.caller.ID, l.callee.ID, a.chain, l.caller.name)}}})
 }
 
 // addChain installs a partition's chain in ns, after checking the caller
 // container is the run's.
 func (l *edgeLink) addChain(ctx context.Context, ns netns.NS, a *activeToxic) error {
 	if _, err := l.d.inspect(ctx, l.caller); err != nil {
-		return fmt.Errorf("partition %s→%s: %w", l.caller.id, l.callee.id, err)
+		return fmt.Errorf("partition %s→%s: %w", l.caller.ID, l.callee.ID, err)
 	}
 	action := netns.Drop
 	if p, ok := a.toxic.(proxy.Partition); ok && p.Mode == proxy.Refuse {
@@ -256,7 +256,7 @@ func (l *edgeLink) addChain(ctx context.Context, ns netns.NS, a *activeToxic) er
 	}
 	rule := netns.Rule{Dst: l.callee.ip, Port: containerPort, Action: action}
 	if err := ns.AddChain(ctx, a.chain, []netns.Rule{rule}); err != nil {
-		return fmt.Errorf("partition %s→%s: %w", l.caller.id, l.callee.id, err)
+		return fmt.Errorf("partition %s→%s: %w", l.caller.ID, l.callee.ID, err)
 	}
 	return nil
 }
@@ -290,7 +290,7 @@ func (d *Deployment) EdgeLinks(from, to string) []EdgeLink {
 			continue
 		}
 		el.mu.Lock()
-		e := EdgeLink{Caller: el.caller.id, Callee: el.callee.id, Port: el.port}
+		e := EdgeLink{Caller: el.caller.ID, Callee: el.callee.ID, Port: el.port}
 		for _, a := range el.toxics {
 			if a.chain != "" {
 				e.Chains = append(e.Chains, a.chain)

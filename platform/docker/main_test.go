@@ -98,7 +98,7 @@ func deployShop(t *testing.T, variant string, replicas map[string]int, tweak fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %d instances up in %v (network %s %s)", variant, len(d.all), time.Since(start).Round(time.Millisecond), d.Network(), d.Subnet())
+	t.Logf("%s: %d instances up in %v (network %s %s)", variant, len(d.roster.All()), time.Since(start).Round(time.Millisecond), d.Network(), d.Subnet())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()

@@ -42,12 +42,11 @@ type InstanceStatus struct {
 }
 
 type instance struct {
-	service string
-	index   int
-	id      string
+	// Member: service, index, id and Ctl, the stable address of /metrics
+	// and /admin (never faulted).
+	fleet.Member
 	args    []string
 	logPath string
-	ctl     *proxy.Proxy   // stable address for /metrics and /admin, never faulted
 	inbound []*proxy.Proxy // every edge proxy whose upstream is this instance
 
 	// Slot: the current process (nil while down), its state, its restarts
@@ -63,10 +62,9 @@ type Deployment struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	graph     *fleet.Graph
-	instances map[string][]*instance
-	all       []*instance
-	links     map[faults.Edge][]*proxy.Proxy
+	graph  *fleet.Graph
+	roster fleet.Roster[*instance]
+	links  map[faults.Edge][]*proxy.Proxy
 
 	mu        sync.Mutex
 	closing   bool
@@ -92,13 +90,12 @@ func Start(ctx context.Context, cfg Config) (*Deployment, error) {
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	d := &Deployment{
-		cfg:       cfg,
-		client:    &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
-		ctx:       sctx,
-		cancel:    cancel,
-		graph:     fleet.NewGraph(cfg.Services, cfg.Edges, cfg.Gateway),
-		instances: map[string][]*instance{},
-		links:     map[faults.Edge][]*proxy.Proxy{},
+		cfg:    cfg,
+		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+		ctx:    sctx,
+		cancel: cancel,
+		graph:  fleet.NewGraph(cfg.Services, cfg.Edges, cfg.Gateway),
+		links:  map[faults.Edge][]*proxy.Proxy{},
 	}
 	if cfg.Journal != nil {
 		if _, err := cfg.Journal.BeginRun(cfg.RunID); err != nil {
@@ -142,11 +139,10 @@ func (d *Deployment) startService(ctx context.Context, s Service) error {
 		// Replicas of a service share its store (DIR/SERVICE.db, locked per
 		// write by the shop), as replicas behind one database would.
 		args = append(args, "--data", filepath.Join(d.cfg.RunDir, "data"), "--replicas", strconv.Itoa(s.Replicas))
-		in := &instance{service: s.Name, index: i, id: id, args: args, Slot: fleet.Slot[*process]{Life: fleet.NewLife(d.cfg.Restart)},
+		in := &instance{Member: fleet.Member{Service: s.Name, Index: i, ID: id}, args: args, Slot: fleet.Slot[*process]{Life: fleet.NewLife(d.cfg.Restart)},
 			logPath: filepath.Join(d.cfg.RunDir, "logs", id+".log")}
 		d.mu.Lock()
-		d.instances[s.Name] = append(d.instances[s.Name], in)
-		d.all = append(d.all, in)
+		d.roster.Add(in)
 		d.mu.Unlock()
 		p, err := d.spawn(ctx, in)
 		if err != nil {
@@ -157,7 +153,7 @@ func (d *Deployment) startService(ctx context.Context, s Service) error {
 			d.endProcess(p, 0)
 			return fmt.Errorf("control proxy of %s: %w", id, err)
 		}
-		in.ctl = ctl
+		in.Ctl = ctl
 		in.inbound = append(in.inbound, ctl)
 		for _, e := range d.graph.Edges() {
 			if e.To != s.Name {
@@ -225,7 +221,7 @@ func (d *Deployment) Close(ctx context.Context) error {
 func (d *Deployment) close(ctx context.Context) error {
 	d.mu.Lock()
 	d.closing = true
-	all := append([]*instance(nil), d.all...)
+	all := append([]*instance(nil), d.roster.All()...)
 	d.mu.Unlock()
 	d.cancel()
 	var procs []*process
@@ -257,7 +253,7 @@ func (d *Deployment) close(ctx context.Context) error {
 	for _, in := range all {
 		for _, px := range in.inbound {
 			if err := px.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close proxy of %s: %w", in.id, err))
+				errs = append(errs, fmt.Errorf("close proxy of %s: %w", in.ID, err))
 			}
 		}
 	}
@@ -309,30 +305,18 @@ func (d *Deployment) EdgeURLs(from, to string) []string {
 
 // Targets lists every instance's /metrics through its stable control
 // address, which survives restarts.
-func (d *Deployment) Targets() []metrics.Target {
-	var out []metrics.Target
-	for _, in := range d.all {
-		out = append(out, fleet.MetricsTarget(in.service, in.id, in.ctl.Addr(), Name))
-	}
-	return out
-}
+func (d *Deployment) Targets() []metrics.Target { return d.roster.Targets(Name) }
 
 // AdminURL is the base URL of an instance's admin API (stable across restarts).
-func (d *Deployment) AdminURL(id string) (string, error) {
-	in, err := d.instance(id)
-	if err != nil {
-		return "", err
-	}
-	return "http://" + in.ctl.Addr(), nil
-}
+func (d *Deployment) AdminURL(id string) (string, error) { return d.roster.AdminURL(id) }
 
 // Status describes every instance.
 func (d *Deployment) Status() []InstanceStatus {
 	var out []InstanceStatus
-	for _, in := range d.all {
+	for _, in := range d.roster.All() {
 		in.Mu.Lock()
-		s := InstanceStatus{State: in.State, Stable: in.ctl.Addr(), Restarts: in.Life.Restarts(), Log: in.logPath,
-			Instance: faults.Instance{Service: in.service, Index: in.index, ID: in.id}}
+		s := InstanceStatus{State: in.State, Stable: in.Ctl.Addr(), Restarts: in.Life.Restarts(), Log: in.logPath,
+			Instance: faults.Instance{Service: in.Service, Index: in.Index, ID: in.ID}}
 		if in.Cur != nil {
 			s.Addr, s.PID, s.StartTime, s.Ref = in.Cur.addr, in.Cur.ref.PID, in.Cur.ref.StartTime, in.Cur.ref.instanceRef()
 		}
@@ -342,14 +326,7 @@ func (d *Deployment) Status() []InstanceStatus {
 	return out
 }
 
-func (d *Deployment) instance(id string) (*instance, error) {
-	for _, in := range d.all {
-		if in.id == id {
-			return in, nil
-		}
-	}
-	return nil, fmt.Errorf("no instance %q", id)
-}
+func (d *Deployment) instance(id string) (*instance, error) { return d.roster.Get(id) }
 
 // Instances implements faults.InstanceLister: the running (or paused)
 // instances of a service.
@@ -357,16 +334,18 @@ func (d *Deployment) Instances(service string) ([]faults.Instance, error) {
 	if err := d.graph.CheckService(service); err != nil {
 		return nil, err
 	}
-	ins := d.instances[service]
-	var out []faults.Instance
-	for _, in := range ins {
-		in.Mu.Lock()
-		if in.Cur != nil && !in.Cur.exited() {
-			out = append(out, faults.Instance{Service: in.service, Index: in.index, ID: in.id, Ref: in.Cur.ref.instanceRef()})
-		}
-		in.Mu.Unlock()
+	return d.roster.Running(service), nil
+}
+
+// CurrentRef implements fleet.Instance: the current start's reference,
+// if the instance is up.
+func (in *instance) CurrentRef() (string, bool) {
+	in.Mu.Lock()
+	defer in.Mu.Unlock()
+	if in.Cur == nil || in.Cur.exited() {
+		return "", false
 	}
-	return out, nil
+	return in.Cur.ref.instanceRef(), true
 }
 
 // current returns the instance and its process if the process is still the
@@ -405,26 +384,16 @@ func (d *Deployment) Kill(ctx context.Context, fi faults.Instance, pol faults.Re
 	if err != nil {
 		return err
 	}
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		return fmt.Errorf("kill %s: %w", fi.ID, ctx.Err())
-	}
-	in.MarkDown(p)
-	return nil
+	return in.AwaitDown(ctx, p, p.done, "kill", fi.ID)
 }
 
 // Restart implements faults.ProcessRuntime: it wakes a down instance and
 // waits until it is up; a running instance is left alone.
 func (d *Deployment) Restart(ctx context.Context, fi faults.Instance) error {
-	in, err := d.instance(fi.ID)
-	if err != nil {
-		return err
-	}
-	return in.Restart(ctx, fi.ID)
+	return d.roster.Restart(ctx, fi)
 }
 
-// Pause implements faults.ProcessRuntime (SIGSTOP); it returns once the
+// Pause implements faults.Pauser (SIGSTOP); it returns once the
 // process is stopped.
 func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
 	in, p, err := d.current(fi)
@@ -445,7 +414,7 @@ func (d *Deployment) Pause(ctx context.Context, fi faults.Instance) error {
 	return waitState(ctx, p, func(s byte) bool { return s == 'T' })
 }
 
-// Resume implements faults.ProcessRuntime (SIGCONT). Resuming an instance
+// Resume implements faults.Pauser (SIGCONT). Resuming an instance
 // that is gone or already running is not an error.
 func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 	in, p, err := d.current(fi)
@@ -466,7 +435,7 @@ func (d *Deployment) Resume(ctx context.Context, fi faults.Instance) error {
 	return waitState(ctx, p, func(s byte) bool { return s != 'T' })
 }
 
-// PauseUndo implements faults.ProcessRuntime: recovery resumes the
+// PauseUndo implements faults.Pauser: recovery resumes the
 // instance's process (its group leader) if it is still the one paused.
 func (d *Deployment) PauseUndo(fi faults.Instance) journal.Undo {
 	_, p, err := d.current(fi)

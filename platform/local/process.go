@@ -33,17 +33,17 @@ type process struct {
 func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) {
 	logf, err := os.OpenFile(in.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", in.id, err)
+		return nil, fmt.Errorf("start %s: %w", in.ID, err)
 	}
 	defer logf.Close() // the child holds its own copy
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", in.id, err)
+		return nil, fmt.Errorf("start %s: %w", in.ID, err)
 	}
 	argv := append(append([]string{}, d.cfg.Command...), in.args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = childEnv(os.Environ(), d.cfg.Env)
-	cmd.Env = append(cmd.Env, platform.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.id)
+	cmd.Env = append(cmd.Env, platform.RunIDEnv+"="+d.cfg.RunID, "GAMEDAY_ADMIN_TOKEN="+d.cfg.AdminToken, "GAMEDAY_INSTANCE="+in.ID)
 	cmd.Stdout = pw
 	cmd.Stderr = logf
 	cmd.Dir = d.cfg.RunDir
@@ -54,10 +54,10 @@ func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) 
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
-		return nil, fmt.Errorf("start %s: %w", in.id, err)
+		return nil, fmt.Errorf("start %s: %w", in.ID, err)
 	}
 	pw.Close()
-	p := &process{cmd: cmd, id: in.id, started: time.Now(), done: make(chan struct{})}
+	p := &process{cmd: cmd, id: in.ID, started: time.Now(), done: make(chan struct{})}
 	st, stErr := procfs.StartTime(cmd.Process.Pid)
 	p.ref = procRef{PID: cmd.Process.Pid, StartTime: st, RunID: d.cfg.RunID}
 	go func() {
@@ -65,7 +65,7 @@ func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) 
 		close(p.done)
 	}()
 	if stErr == nil && d.cfg.Journal != nil {
-		res := processResource(p.ref, in.id)
+		res := processResource(p.ref, in.ID)
 		if stErr = d.cfg.Journal.WriteResource(res); stErr == nil {
 			p.resID = res.ID
 		}
@@ -74,7 +74,7 @@ func (d *Deployment) spawn(ctx context.Context, in *instance) (*process, error) 
 	go copyStdout(pr, logf.Name(), addrCh)
 	fail := func(err error) (*process, error) {
 		d.endProcess(p, 0)
-		return nil, fmt.Errorf("start %s: %w", in.id, err)
+		return nil, fmt.Errorf("start %s: %w", in.ID, err)
 	}
 	if stErr != nil {
 		return fail(stErr)

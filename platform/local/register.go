@@ -17,12 +17,12 @@ func init() { platform.Register(Runtime{}) }
 type Runtime struct{}
 
 var (
-	_ platform.Runtime      = Runtime{}
-	_ platform.Recoverer    = Runtime{}
-	_ platform.Deployment   = (*Deployment)(nil)
-	_ faults.ProcessRuntime = (*Deployment)(nil)
-	_ faults.LinkRuntime    = (*Deployment)(nil)
-	_ faults.HTTPRuntime    = (*Deployment)(nil)
+	_ platform.Runtime    = Runtime{}
+	_ platform.Recoverer  = Runtime{}
+	_ platform.Deployment = (*Deployment)(nil)
+	_ faults.Pauser       = (*Deployment)(nil)
+	_ faults.LinkRuntime  = (*Deployment)(nil)
+	_ faults.HTTPRuntime  = (*Deployment)(nil)
 )
 
 // Name is "local".

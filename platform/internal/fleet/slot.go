@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -106,6 +107,18 @@ func (s *Slot[G]) Supervise(ctx context.Context, g G, drv Driver[G]) {
 		s.Life.Up()
 		s.Mu.Unlock()
 	}
+}
+
+// AwaitDown waits until start g is over (exited is closed: the kill or
+// stop that verb names took effect), then marks the slot down (MarkDown).
+func (s *Slot[G]) AwaitDown(ctx context.Context, g G, exited <-chan struct{}, verb, id string) error {
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		return fmt.Errorf("%s %s: %w", verb, id, ctx.Err())
+	}
+	s.MarkDown(g)
+	return nil
 }
 
 // MarkDown records that start g is over (a kill or stop returned), unless
