@@ -1,3 +1,10 @@
+// The scorecard: one scenario run over several variants of the shop,
+// repeated (`gameday compare NAME --variants …`, compare.json and
+// compare.html), with medians, intervals and significance from
+// reports/stats. It shares the charts and number formats of the run report,
+// hence it lives here; side by side (sidebyside.go) is the other, unrelated
+// comparison.
+
 package reports
 
 import (

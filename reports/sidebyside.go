@@ -1,3 +1,7 @@
+// Side by side: two or more run records of any scenarios on one HTML page
+// (`gameday compare RUN.json RUN.json…`). Unrelated to the scorecard
+// (scorecard.go), which analyses one scenario over several variants.
+
 package reports
 
 import (
