@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/internal/lib/procfs"
 	"github.com/gameday/gameday/journal"
 )
 

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gameday/gameday/internal/h1wire"
-	"github.com/gameday/gameday/internal/rawio"
+	"github.com/gameday/gameday/internal/lib/h1wire"
+	"github.com/gameday/gameday/internal/lib/rawio"
 )
 
 // Error classes. A response with a status is classed by its status (2xx and

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gameday/gameday/internal/finesleep"
+	"github.com/gameday/gameday/internal/lib/finesleep"
 )
 
 // Generator runs a validated Config. Run may be called again after it returns.

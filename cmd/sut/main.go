@@ -1,5 +1,8 @@
 // Command sut is the shop, gameday's bundled system under test, as its own
-// binary (for container images): `sut serve --service NAME ...`.
+// binary (for container images): `sut serve --service NAME ...` runs one
+// service, and `sut proxy --admin ADDR --edge NAME=LISTEN=UPSTREAM ...` runs
+// a caller's fault proxies as the sidecar of its pod (faults/proxy/sidecar),
+// from the same image.
 package main
 
 import (
@@ -9,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gameday/gameday/faults/proxy/sidecar"
 	"github.com/gameday/gameday/sut/server"
 )
 
@@ -20,6 +24,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(server.NewServeCommand(os.Stdout, os.Stderr, os.Getenv))
+	root.AddCommand(sidecar.NewCommand(os.Stdout, os.Stderr, os.Getenv))
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "sut:", err)
 		os.Exit(2)

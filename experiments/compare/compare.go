@@ -19,7 +19,7 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/reports"
 	"github.com/gameday/gameday/reports/stats"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/gameday/gameday/experiments/compare"
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/internal/e2etest"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/internal/libtest"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gameday/gameday/experiments"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/reports"
 	"github.com/gameday/gameday/reports/reportstest"
 	"github.com/gameday/gameday/reports/stats"

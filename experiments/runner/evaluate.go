@@ -12,7 +12,7 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/faults"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/reports"
 	"github.com/gameday/gameday/sut/client"

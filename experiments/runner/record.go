@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gameday/gameday/faults"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/loadgen"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/reports"

@@ -23,7 +23,7 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/faults"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/loadgen"
 	"github.com/gameday/gameday/metrics"

@@ -15,7 +15,7 @@ import (
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/internal/e2etest"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	_ "github.com/gameday/gameday/platform/runtimes"

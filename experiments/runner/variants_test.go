@@ -11,7 +11,7 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/faults"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/platform"
 )
 

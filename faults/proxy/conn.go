@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gameday/gameday/internal/finesleep"
-	"github.com/gameday/gameday/internal/rawio"
+	"github.com/gameday/gameday/internal/lib/finesleep"
+	"github.com/gameday/gameday/internal/lib/rawio"
 )
 
 // bufSize is the copy buffer of each direction (and of each delayed chunk).

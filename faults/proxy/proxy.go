@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gameday/gameday/internal/rawio"
+	"github.com/gameday/gameday/internal/lib/rawio"
 )
 
 // DefaultDialTimeout bounds the dial to the upstream for each new connection.

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday/gameday/experiments/compare"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/reports"
 	"github.com/gameday/gameday/reports/stats"
 	"github.com/gameday/gameday/sut/policy"

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday/gameday/experiments/plantext"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 )
 
 func newPlanCommand(gs *GlobalState) *cobra.Command {

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 )

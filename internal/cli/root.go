@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	// The runtimes built into gameday register themselves.
 	_ "github.com/gameday/gameday/platform/runtimes"
 )

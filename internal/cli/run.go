@@ -11,7 +11,7 @@ import (
 
 	"github.com/gameday/gameday/experiments"
 	"github.com/gameday/gameday/experiments/runner"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut/policy"
@@ -21,6 +21,7 @@ type runFlags struct {
 	runtime, variant, prometheus, fileSD, out string
 	seed                                      int64
 	verbose                                   bool
+	platformFlags
 }
 
 func newRunCommand(gs *GlobalState) *cobra.Command {
@@ -49,6 +50,7 @@ fired; 2 invalid input; 3 the platform failed (deploy, inject or revert);
 	fl.StringVar(&f.fileSD, "file-sd", "", "with --prometheus: where to write the scrape targets (file_sd JSON), the path the server's file_sd_configs reads; default <run dir>/targets.json")
 	fl.StringVar(&f.out, "out", "runs", "directory that receives the run directory")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every fault event and the engine's warnings to stderr")
+	f.platformFlags.register(fl)
 	return cmd
 }
 
@@ -78,10 +80,14 @@ func runGameday(gs *GlobalState, arg string, f runFlags) error {
 		}
 		e.Spec.SUT.Variant = f.variant
 	}
+	if err := f.platformFlags.check(e.Spec.Runtime); err != nil {
+		return err
+	}
 	base, err := runnerBase(gs, f.verbose)
 	if err != nil {
 		return err
 	}
+	f.platformFlags.apply(gs, &base.Settings)
 	out := f.out
 	if !filepath.IsAbs(out) {
 		if wd, err := gs.Getwd(); err == nil {

@@ -73,6 +73,27 @@ func TestRunUsageErrorsExit2(t *testing.T) {
 	}
 }
 
+// The cluster flags belong to the kubernetes runtime and --image to a
+// runtime that runs one: on the local runtime each is refused before
+// anything starts, naming the flag.
+func TestRunPlatformFlagsThatDoNotApplyExit2(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kubeconfig", "k.yaml"}, "--kubeconfig is for the kubernetes runtime; this run's runtime is local"},
+		{[]string{"--context", "kind-kind"}, "--context is for the kubernetes runtime; this run's runtime is local"},
+		{[]string{"--image", "shop:v2"}, "--image is for runtimes that run an image"},
+	} {
+		dir := t.TempDir()
+		code, _, errOut := experimentsCLI(t, dir, append(append([]string{"run"}, c.args...), "payment-slowdown")...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, want 2 and %q; stderr:\n%s", c.args, code, c.want, errOut)
+		}
+		assertNoRunDir(t, dir)
+	}
+}
+
 // assertNoRunDir fails when a rejected run created runs/ under dir.
 func assertNoRunDir(t *testing.T, dir string) {
 	t.Helper()

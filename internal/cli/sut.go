@@ -16,7 +16,7 @@ import (
 
 	"github.com/gameday/gameday/experiments/runner"
 	"github.com/gameday/gameday/faults"
-	"github.com/gameday/gameday/internal/errext"
+	"github.com/gameday/gameday/internal/lib/errext"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut"
@@ -38,7 +38,7 @@ func newSUTCommand(gs *GlobalState) *cobra.Command {
 
 type sutUpOptions struct {
 	runtime      string
-	image        string
+	platformFlags
 	variant      string
 	replicas     []string
 	runDir       string
@@ -88,7 +88,7 @@ pause:payment; see docs/faults.md.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.runtime, "runtime", platform.Default, "where the shop runs: "+strings.Join(platform.Names(), ", ")+" (see docs/runtimes.md)")
-	f.StringVar(&o.image, "image", "", "the shop's image, on runtimes that run one ("+imageDefaults()+")")
+	o.platformFlags.register(f)
 	f.StringVar(&o.variant, "variant", "resilient", "shop variant: "+strings.Join(policy.Names(), ", "))
 	f.StringArrayVar(&o.replicas, "replicas", nil, "replica count of a service, SERVICE=N (repeatable)")
 	f.StringVar(&o.runDir, "run-dir", "", "directory for the policy, logs, data and admin token (default runs/sut-up-TIMESTAMP under the working directory)")
@@ -134,8 +134,8 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	if !ok {
 		return errext.Errorf(errext.Invalid, "--runtime %q: want one of %s", o.runtime, strings.Join(platform.Names(), ", "))
 	}
-	if _, runsImage := rt.(platform.ImageRuntime); o.image != "" && !runsImage {
-		return errext.Errorf(errext.Invalid, "--image is for runtimes that run an image (%s); the %s runtime runs this binary", imageDefaults(), o.runtime)
+	if err := o.platformFlags.check(o.runtime); err != nil {
+		return err
 	}
 	v, err := policy.Load(o.variant)
 	if err != nil {
@@ -227,7 +227,8 @@ func runSUTUp(ctx context.Context, gs *GlobalState, o *sutUpOptions) (err error)
 	spec := runner.ShopSpec(v)
 	spec.Policy, spec.RunDir, spec.Journal, spec.Seed = policyFile, runDir, j, o.seed
 	spec.Restart = platform.RestartConfig{Never: o.noRestart, Delay: o.restartDelay}
-	spec.Settings = platform.Settings{Command: []string{exe, "sut"}, Image: o.image, Env: shopEnv(gs)}
+	spec.Settings = platform.Settings{Command: []string{exe, "sut"}, Env: shopEnv(gs)}
+	o.platformFlags.apply(gs, &spec.Settings)
 	d, err := rt.Deploy(runCtx, spec)
 	if err != nil {
 		if runCtx.Err() != nil {

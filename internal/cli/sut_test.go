@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/internal/lib/procfs"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/sut/client"

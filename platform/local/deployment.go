@@ -15,7 +15,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
-	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/internal/lib/procfs"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/metrics"
 	"github.com/gameday/gameday/platform/internal/fleet"

@@ -18,7 +18,7 @@ import (
 
 	"github.com/gameday/gameday/faults"
 	"github.com/gameday/gameday/faults/proxy"
-	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/internal/lib/procfs"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 )

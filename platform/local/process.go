@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/internal/lib/procfs"
 	"github.com/gameday/gameday/platform"
 	"github.com/gameday/gameday/platform/internal/fleet"
 )

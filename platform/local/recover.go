@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/internal/lib/procfs"
 	"github.com/gameday/gameday/journal"
 )
 

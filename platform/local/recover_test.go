@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/internal/procfs"
+	"github.com/gameday/gameday/internal/lib/procfs"
 	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/platform"
 )

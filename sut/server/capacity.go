@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gameday/gameday/internal/finesleep"
+	"github.com/gameday/gameday/internal/lib/finesleep"
 )
 
 // errQueueFull is returned when a request finds every worker busy and the

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gameday/gameday/internal/h1wire"
+	"github.com/gameday/gameday/internal/lib/h1wire"
 )
 
 // h1Target is the client of one callee replica's base URL (http:// only):

@@ -11,14 +11,14 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/gameday/gameday/internal/rawio"
+	"github.com/gameday/gameday/internal/lib/rawio"
 )
 
 // h1Supported: the shop's own HTTP/1.1 client is used for http:// callees.
 const h1Supported = true
 
 // h1IO is a connection's socket, read and written with raw system calls
-// inside the netpoller's RawConn callbacks (as internal/rawio does; no
+// inside the netpoller's RawConn callbacks (as internal/lib/rawio does; no
 // runtime syscall bookkeeping, no sysmon hand-off).
 //
 // Its trick is the first read of a call: send stages the request, and that

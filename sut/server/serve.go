@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("serve %s: %w", cfg.Service, err)
 	}
-	// Inbound connections are written with raw system calls (internal/rawio)
+	// Inbound connections are written with raw system calls (internal/lib/rawio)
 	// and read by a goroutine of their own (srvconn_linux.go), unless the
 	// service is to be an ordinary net/http one.
 	if !cfg.NetHTTP {

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gameday/gameday/internal/rawio"
+	"github.com/gameday/gameday/internal/lib/rawio"
 )
 
 // listener hands the HTTP server connections (srvConn) whose socket is read

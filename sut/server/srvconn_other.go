@@ -5,7 +5,7 @@ package server
 import (
 	"net"
 
-	"github.com/gameday/gameday/internal/rawio"
+	"github.com/gameday/gameday/internal/lib/rawio"
 )
 
 // newListener: elsewhere than on Linux, net/http reads the connections itself.
