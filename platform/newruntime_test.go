@@ -166,8 +166,8 @@ func TestNewRuntimeSupportsWhatItImplements(t *testing.T) {
 	if strings.Join(got, ",") != "kill" {
 		t.Errorf("throwaway supports %v, want kill alone", got)
 	}
-	if names := strings.Join(platform.Names(), ","); names != "local,docker,throwaway" {
-		t.Errorf("registered %s, want local (the default), docker, throwaway", names)
+	if names := strings.Join(platform.Names(), ","); names != "local,docker,kubernetes,throwaway" {
+		t.Errorf("registered %s, want local (the default), docker, kubernetes, throwaway", names)
 	}
 }
 
@@ -188,7 +188,7 @@ func TestNewRuntimeIsKnownToValidationAndTheCLI(t *testing.T) {
       params: {delay: 50ms}
 `))
 	code, out, errOut := gameday(t, dir, "", "validate", bad)
-	want := "throwaway.yaml:22:13: spec.faults[1]: a latency fault is not available on the throwaway runtime (available on: local, docker)"
+	want := "throwaway.yaml:22:13: spec.faults[1]: a latency fault is not available on the throwaway runtime (available on: local, docker, kubernetes)"
 	if code != 2 || !strings.Contains(out+errOut, want) {
 		t.Errorf("validate: exit %d, want 2 and %q\n%s%s", code, want, out, errOut)
 	}
@@ -206,11 +206,11 @@ func TestNewRuntimeIsKnownToValidationAndTheCLI(t *testing.T) {
 		t.Errorf("validate: exit %d, want 2 and %q\n%s%s", code, want, out, errOut)
 	}
 	_, help, _ := gameday(t, dir, "", "sut", "up", "--help")
-	if !strings.Contains(help, "local, docker, throwaway") {
+	if !strings.Contains(help, "local, docker, kubernetes, throwaway") {
 		t.Errorf("sut up --help does not list the throwaway runtime:\n%s", help)
 	}
 	code, _, errOut = gameday(t, dir, "", "sut", "up", "--runtime", "throwaway", "--image", "x")
-	if want := "--image is for runtimes that run an image (docker: default gameday/sut:dev); the throwaway runtime runs this binary"; code != 2 || !strings.Contains(errOut, want) {
+	if want := "--image is for runtimes that run an image (docker: default gameday/sut:dev; kubernetes: default gameday/sut:dev); the throwaway runtime runs this binary"; code != 2 || !strings.Contains(errOut, want) {
 		t.Errorf("sut up --image on throwaway: exit %d, want 2 and %q\n%s", code, want, errOut)
 	}
 }

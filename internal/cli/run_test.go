@@ -210,11 +210,11 @@ spec:
     - {name: stop-payment, type: stop, target: {service: payment}, at: 5s, duration: 5s}
 `)
 	code, _, errOut := experimentsCLI(t, dir, "run", "--out", "runs", "--runtime", "local", "stop.yaml")
-	if want := "stop.yaml:10:34: spec.faults[0]: a stop fault is not available on the local runtime (available on: docker)"; code != 2 || !strings.Contains(errOut, want) {
+	if want := "stop.yaml:10:34: spec.faults[0]: a stop fault is not available on the local runtime (available on: docker, kubernetes)"; code != 2 || !strings.Contains(errOut, want) {
 		t.Errorf("--runtime local: exit %d, want 2 and %q; stderr:\n%s", code, want, errOut)
 	}
 	code, _, errOut = experimentsCLI(t, dir, "run", "--out", "runs", "--runtime", "dokcer", "stop.yaml")
-	if want := `--runtime: runtime "dokcer" is not available (allowed: local, docker); did you mean "docker"?`; code != 2 || !strings.Contains(errOut, want) {
+	if want := `--runtime: runtime "dokcer" is not available (allowed: local, docker, kubernetes); did you mean "docker"?`; code != 2 || !strings.Contains(errOut, want) {
 		t.Errorf("--runtime dokcer: exit %d, want 2 and %q; stderr:\n%s", code, want, errOut)
 	}
 	assertNoRunDir(t, dir)

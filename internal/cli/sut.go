@@ -37,7 +37,7 @@ func newSUTCommand(gs *GlobalState) *cobra.Command {
 }
 
 type sutUpOptions struct {
-	runtime      string
+	runtime string
 	platformFlags
 	variant      string
 	replicas     []string

@@ -53,10 +53,12 @@ func TestDocsListEveryTypeAndParam(t *testing.T) {
 // interface on the runtime's deployment type (the catalog's column cannot
 // claim a runtime that lacks it).
 func TestEveryFaultTypeRunsSomewhere(t *testing.T) {
-	if got := platform.Names(); strings.Join(got, ",") != "local,docker" {
-		t.Errorf("registered runtimes %v, want local (the default) first, then docker", got)
+	if got := platform.Names(); strings.Join(got, ",") != "local,docker,kubernetes" {
+		t.Errorf("registered runtimes %v, want local (the default) first, then docker, kubernetes", got)
 	}
-	want := map[string]string{"stop": "docker", "kill": "local,docker", "latency": "local,docker", "http-abort": "local,docker"}
+	// A pod cannot be frozen through the API: kubernetes is no Pauser.
+	want := map[string]string{"stop": "docker,kubernetes", "kill": "local,docker,kubernetes", "pause": "local,docker",
+		"latency": "local,docker,kubernetes", "partition": "local,docker,kubernetes", "http-abort": "local,docker,kubernetes"}
 	for _, ti := range faults.Types() {
 		rts := platform.RuntimesOf(ti)
 		if len(rts) == 0 {

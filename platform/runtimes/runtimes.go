@@ -6,5 +6,6 @@ package runtimes
 import (
 	// Each runtime registers itself (platform.Register) in its init.
 	_ "github.com/gameday/gameday/platform/docker"
+	_ "github.com/gameday/gameday/platform/kubernetes"
 	_ "github.com/gameday/gameday/platform/local"
 )

@@ -1,0 +1,3 @@
+module gameday.local/testcluster/pause
+
+go 1.26.0
