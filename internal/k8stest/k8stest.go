@@ -15,7 +15,6 @@
 package k8stest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -40,6 +39,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
+
+	"github.com/gameday/gameday/internal/dockertest"
 )
 
 // RequireEnv is the environment variable that turns "no cluster possible
@@ -52,9 +53,6 @@ const (
 	StateEnv        = "GAMEDAY_K8S_STATE"
 	DefaultStateDir = "/var/lib/gameday-testcluster"
 )
-
-// module is the module path the repository root is found by.
-const module = "github.com/gameday/gameday"
 
 // Timeouts of the scripts, each also bounded by the test's deadline: a cold
 // build of the components takes 20-30 minutes on the 2-core CI machine (pass
@@ -157,10 +155,7 @@ func StateDir() string {
 // start builds and starts the cluster under the cross-process lock.
 func start(t testing.TB) (*Cluster, error) {
 	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		return nil, err
-	}
+	root := dockertest.RepoRoot(t)
 	dir := filepath.Join(root, "deploy", "kubernetes", "testcluster")
 	state := StateDir()
 	if err := os.MkdirAll(state, 0o755); err != nil {
@@ -259,10 +254,7 @@ func (c *Cluster) ImportImage(t testing.TB, ref string) {
 	if started.imported[ref] == id {
 		return
 	}
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := dockertest.RepoRoot(t)
 	begin := time.Now()
 	_, all, err := script(ctx, root, filepath.Join(root, "deploy", "kubernetes", "testcluster", "images.sh"), ref)
 	if err != nil && !errors.Is(err, errNoStdout) {
@@ -464,36 +456,6 @@ func lockFile(ctx context.Context, path string, how int) (*os.File, error) {
 func unlock(f *os.File) {
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	_ = f.Close()
-}
-
-// repoRoot returns the directory holding the go.mod of module
-// github.com/gameday/gameday, searched from the working directory upwards.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && modulePath(data) == module {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod of module %s in %s or above", module, dir)
-		}
-	}
-}
-
-func modulePath(gomod []byte) string {
-	sc := bufio.NewScanner(bytes.NewReader(gomod))
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "//")
-		line = strings.TrimSpace(line)
-		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
 }
 
 // tail returns the last n lines of out.
