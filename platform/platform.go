@@ -154,6 +154,15 @@ type ImageRuntime interface {
 	DefaultImage() string
 }
 
+// ClusterRuntime is a runtime that runs the system under test on a
+// cluster chosen by a kubeconfig (Settings.Kubeconfig and KubeContext),
+// so the command line offers --kubeconfig and --context for it.
+type ClusterRuntime interface {
+	Runtime
+	// UsesKubeconfig marks the runtime; it does nothing.
+	UsesKubeconfig()
+}
+
 // Recoverer is a runtime whose journal records (intents and resources of
 // its own kinds) need a handler of its own to be undone by `gameday
 // recover`. The handler may need the runtime's engine: an error says it is

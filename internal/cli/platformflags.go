@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/spf13/pflag"
 
 	"github.com/gameday/gameday/internal/lib/errext"
@@ -34,14 +36,27 @@ func (p *platformFlags) check(runtime string) error {
 	if _, runsImage := rt.(platform.ImageRuntime); p.image != "" && !runsImage {
 		return errext.Errorf(errext.Invalid, "--image is for runtimes that run an image (%s); the %s runtime runs this binary", imageDefaults(), runtime)
 	}
-	if (p.kubeconfig != "" || p.kubeContext != "") && runtime != "kubernetes" {
+	if _, onCluster := rt.(platform.ClusterRuntime); (p.kubeconfig != "" || p.kubeContext != "") && !onCluster {
 		flag := "--kubeconfig"
 		if p.kubeconfig == "" {
 			flag = "--context"
 		}
-		return errext.Errorf(errext.Invalid, "%s is for the kubernetes runtime; this run's runtime is %s", flag, runtime)
+		return errext.Errorf(errext.Invalid, "%s is for runtimes on a cluster (%s); this run's runtime is %s", flag, strings.Join(clusterRuntimes(), ", "), runtime)
 	}
 	return nil
+}
+
+// clusterRuntimes lists the runtimes that take a kubeconfig.
+func clusterRuntimes() []string {
+	var out []string
+	for _, n := range platform.Names() {
+		if rt, _ := platform.Lookup(n); rt != nil {
+			if _, ok := rt.(platform.ClusterRuntime); ok {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // apply fills the user's choices into the settings; $KUBECONFIG comes

@@ -81,8 +81,8 @@ func TestRunPlatformFlagsThatDoNotApplyExit2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--kubeconfig", "k.yaml"}, "--kubeconfig is for the kubernetes runtime; this run's runtime is local"},
-		{[]string{"--context", "kind-kind"}, "--context is for the kubernetes runtime; this run's runtime is local"},
+		{[]string{"--kubeconfig", "k.yaml"}, "--kubeconfig is for runtimes on a cluster (kubernetes); this run's runtime is local"},
+		{[]string{"--context", "kind-kind"}, "--context is for runtimes on a cluster (kubernetes); this run's runtime is local"},
 		{[]string{"--image", "shop:v2"}, "--image is for runtimes that run an image"},
 	} {
 		dir := t.TempDir()

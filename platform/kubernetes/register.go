@@ -19,9 +19,10 @@ type Runtime struct {
 }
 
 var (
-	_ platform.ImageRuntime = Runtime{}
-	_ platform.Recoverer    = Runtime{}
-	_ platform.Deployment   = (*Deployment)(nil)
+	_ platform.ImageRuntime   = Runtime{}
+	_ platform.Recoverer      = Runtime{}
+	_ platform.ClusterRuntime = Runtime{}
+	_ platform.Deployment     = (*Deployment)(nil)
 )
 
 // Name is "kubernetes".
@@ -34,6 +35,10 @@ func (Runtime) Summary() string {
 
 // DefaultImage is the image every instance runs unless Settings.Image says otherwise.
 func (Runtime) DefaultImage() string { return DefaultImage }
+
+// UsesKubeconfig implements platform.ClusterRuntime: the cluster is the
+// one Settings.Kubeconfig and KubeContext choose, as kubectl's.
+func (Runtime) UsesKubeconfig() {}
 
 // Capabilities is a nil *Deployment: its methods say what faults it takes.
 func (Runtime) Capabilities() faults.Runtime { return (*Deployment)(nil) }
