@@ -212,7 +212,7 @@ spec:
   faults:
     - {name: slow-payment, type: latency, target: {service: payment, from: orders}, at: 4s, duration: 30s, params: {delay: 100ms}}
     - {name: kill-orders, type: kill, target: {service: orders, instances: 1}, at: 6s, params: {restart: end}}
-    - {name: abort-catalog, type: http-abort, target: {service: catalog}, at: 5s, duration: 30s, params: {status: 503, percent: 20}}
+    - {name: abort-catalog, type: http-abort, target: {service: catalog}, at: 5s, duration: 30s, params: {status: 503, percent: 20, operation: list_products}}
   slos:
     - {name: availability, promql: 'gameday:availability:ratio30s', expect: '>= 0.5'}
 `
@@ -256,9 +256,9 @@ func TestKubernetesInterruptTrialsLeaveNothing(t *testing.T) {
 	for i := range n {
 		sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}[i%2]
 		// stratified: while deploying, before the faults, while injected
-		wait := []string{"deploying", "[2s / ", "[8s / "}[i%3]
+		wait := []string{"— deploying the shop", "[2s / ", "[8s / "}[i%3]
 		extra := time.Duration(rng.IntN(3000)) * time.Millisecond
-		t.Run(fmt.Sprintf("%d-%s-%s", i, sig, strings.Trim(wait, "[/ ")), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d-%s-%s", i, sig, []string{"deploy", "before-faults", "faults-in"}[i%3]), func(t *testing.T) {
 			dir := t.TempDir()
 			file := filepath.Join(dir, "trial.yaml")
 			if err := os.WriteFile(file, []byte(trialScenario), 0o644); err != nil {
