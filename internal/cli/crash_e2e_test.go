@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -103,14 +102,5 @@ func TestE2ESIGKILLedRunIsClosedAsCrashedByRecover(t *testing.T) {
 	if b, err := rep.CombinedOutput(); err != nil {
 		t.Errorf("gameday report of the crashed record: %v\n%s", err, b)
 	}
-	j, err := journal.Open(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _ := j.Intents()
-	res, _ := j.Resources()
-	runs, _ := j.Runs()
-	if len(in)+len(res)+len(runs) != 0 {
-		t.Errorf("journal not empty after recover: intents %v resources %v runs %v", in, res, runs)
-	}
+	assertJournalEmpty(t, state)
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/gameday/gameday/internal/dockertest"
 	"github.com/gameday/gameday/internal/e2etest"
 	"github.com/gameday/gameday/internal/k8stest"
-	"github.com/gameday/gameday/journal"
 	"github.com/gameday/gameday/reports"
 )
 
@@ -344,19 +343,5 @@ func TestKubernetesSIGKILLThenRecoverLeavesNothing(t *testing.T) {
 				t.Errorf("verdict %s after recover, want crashed", rec.Verdict)
 			}
 		})
-	}
-}
-
-func assertJournalEmpty(t *testing.T, state string) {
-	t.Helper()
-	j, err := journal.Open(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _ := j.Intents()
-	res, _ := j.Resources()
-	runs, _ := j.Runs()
-	if len(in)+len(res)+len(runs) != 0 {
-		t.Errorf("journal not empty: intents %v resources %v runs %v", in, res, runs)
 	}
 }

@@ -83,3 +83,20 @@ func TestRecoverEndsTheOrphansOfACrashedRun(t *testing.T) {
 		t.Fatalf("second recover: %d %s", code, s2.out)
 	}
 }
+
+// assertJournalEmpty fails when the fault journal in state still holds an
+// intent, a resource or a run: what a recovered or finished run must not
+// leave.
+func assertJournalEmpty(t *testing.T, state string) {
+	t.Helper()
+	j, err := journal.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := j.Intents()
+	res, _ := j.Resources()
+	runs, _ := j.Runs()
+	if len(in)+len(res)+len(runs) != 0 {
+		t.Errorf("journal not empty: intents %v resources %v runs %v", in, res, runs)
+	}
+}
