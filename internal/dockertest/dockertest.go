@@ -68,10 +68,19 @@ func RequireCompose(t testing.TB) {
 
 func unavailable(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("Docker is required ($%s=1) but unavailable: %v", RequireEnv, err)
+	SkipOrFail(t, RequireEnv, "Docker", err)
+}
+
+// SkipOrFail skips t because what the test needs (what) cannot be had
+// here, err saying why, or fails it when the environment variable env is 1
+// (CI sets it): a machine that lost its engine or cluster must not pass by
+// skipping.
+func SkipOrFail(t testing.TB, env, what string, err error) {
+	t.Helper()
+	if os.Getenv(env) == "1" {
+		t.Fatalf("%s is required ($%s=1) but unavailable: %v", what, env, err)
 	}
-	t.Skipf("Docker unavailable (set $%s=1 to fail instead): %v", RequireEnv, err)
+	t.Skipf("%s unavailable (set $%s=1 to fail instead): %v", what, env, err)
 }
 
 func engineReachable() error {

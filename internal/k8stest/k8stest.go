@@ -112,10 +112,7 @@ func Require(t testing.TB) *Cluster {
 
 func unavailable(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("the Kubernetes test cluster is required ($%s=1) but cannot run here: %v", RequireEnv, err)
-	}
-	t.Skipf("no Kubernetes test cluster here (set $%s=1 to fail instead): %v", RequireEnv, err)
+	dockertest.SkipOrFail(t, RequireEnv, "the Kubernetes test cluster", err)
 }
 
 // prerequisites says why this host cannot run the test cluster, or nil.
